@@ -1,0 +1,40 @@
+#include "core/device_hooks.h"
+
+#include <array>
+#include <atomic>
+#include <mutex>
+
+#include "core/error.h"
+
+namespace vt {
+namespace {
+
+struct Registry {
+  std::mutex mutex;  // registration only
+  std::array<std::atomic<const vt_device_hooks_t*>, VT_DEVICE_TYPE_LIMIT> hooks{};
+};
+
+Registry& registry() {
+  static Registry* r = new Registry();
+  return *r;
+}
+
+}  // namespace
+
+void register_device_hooks(int32_t device_type, const vt_device_hooks_t& hooks) {
+  VT_CHECK_VALUE(device_type > VT_DEVICE_CPU && device_type < VT_DEVICE_TYPE_LIMIT,
+                 "device hooks: invalid device type ", device_type);
+  VT_CHECK_VALUE(hooks.struct_size >= sizeof(vt_device_hooks_t) && hooks.device_count &&
+                     hooks.copy_bytes,
+                 "device hooks: the table is incomplete or from an older ABI");
+  auto& r = registry();
+  std::lock_guard lock(r.mutex);
+  r.hooks[size_t(device_type)].store(new vt_device_hooks_t(hooks), std::memory_order_release);
+}
+
+const vt_device_hooks_t* device_hooks_for(int32_t device_type) {
+  if (device_type <= 0 || device_type >= VT_DEVICE_TYPE_LIMIT) return nullptr;
+  return registry().hooks[size_t(device_type)].load(std::memory_order_acquire);
+}
+
+}  // namespace vt
