@@ -199,8 +199,10 @@ vt_status_t python_kernel(void* context, vt_op_t op_handle, const vt_value_t* ar
     }
     return VT_OK;
   } catch (nb::python_error& e) {
+    // The exception's own message, without the traceback nanobind would add.
     vt_status_t s = status_for_python_error(e);
-    vt_set_last_error(s, e.what());
+    std::string message = nb::cast<std::string>(nb::str(e.value()));
+    vt_set_last_error(s, message.c_str());
     return s;
   } catch (const Error& e) {
     vt_set_last_error(e.status(), e.what());
@@ -235,8 +237,8 @@ void bind_library(nb::module_& m) {
       .def("call_below", [](const OpHandlePy& h, int32_t layer, nb::args args, nb::kwargs kwargs) {
         VT_CHECK_VALUE(layer >= 0 && layer < VT_LAYER_COUNT, "call_below: no layer ", layer);
         return call_op(*h.op, args, kwargs, (1u << layer) - 1);
-      }, nb::arg("layer"), nb::arg("args"), nb::arg("kwargs"),
-      "Calls the op skipping `layer` and the layers above it (how a layer redispatches).")
+      }, "call_below(layer, *args, **kwargs): calls the op skipping `layer` and the layers above "
+         "it (how a layer redispatches).")
       .def("__repr__", [](const OpHandlePy& h) { return "<vt op " + h.op->schema().text + ">"; });
 
   m.def("_define_op", [](const std::string& schema) { return define_op(schema).name(); },

@@ -41,17 +41,17 @@ class Parser {
     expect('-');
     expect('>');
     skip_space();
-    if (consume('(')) {
+    if (starts_with("()")) {  // no returns; checked first, or '(' would start a tuple
+      pos_ += 2;
+    } else if (consume('(')) {
       for (;;) {
         s.returns.push_back(type_only());
         skip_space();
         if (consume(')')) break;
         expect(',');
       }
-    } else if (!starts_with("()")) {
-      s.returns.push_back(type_only());
     } else {
-      pos_ += 2;
+      s.returns.push_back(type_only());
     }
     skip_space();
     if (pos_ != text_.size()) error("unexpected text after the return type");

@@ -49,7 +49,7 @@ def tensor(data, dtype: _C.dtype | None = None, device=None) -> _C.Tensor:
                 f"can't convert np.ndarray of type numpy.{data.dtype}. The only supported types are: "
                 "float64, float32, float16, int64, int32, int16, int8, uint8, and bool."
             )
-        out = _C._from_numpy_copy(np.ascontiguousarray(data))
+        out = _C._from_numpy_copy(np.asarray(data, order="C"))
     else:
         _check_nested(data)
         arr = np.array(data)
@@ -63,7 +63,7 @@ def tensor(data, dtype: _C.dtype | None = None, device=None) -> _C.Tensor:
             inferred = _C.bool
         else:
             raise TypeError(f"new(): invalid data type '{arr.dtype}'")
-        out = _C._from_numpy_copy(np.ascontiguousarray(arr))
+        out = _C._from_numpy_copy(np.asarray(arr, order="C"))
         if out.dtype != inferred:
             out = out.to(inferred)
     if dtype is not None and out.dtype != dtype:

@@ -37,7 +37,7 @@ def impl_layer(qualified_name: str | None, fn: Callable | None = None):
 
     The layer runs for calls whose tensors carry the Python layer bit (see set_layer_mask) or
     while the layer is included on the thread; fn(op, *args) receives an op handle whose
-    call_below(LAYER_PYTHON, args, kwargs) redispatches to the layers and kernel below.
+    call_below(LAYER_PYTHON, *args, **kwargs) redispatches to the layers and kernel below.
     """
 
     def register(f: Callable) -> Callable:
