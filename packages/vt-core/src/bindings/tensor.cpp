@@ -110,8 +110,14 @@ void bind_tensor(nb::module_& m) {
         VT_CHECK(t.numel() == 1, "Boolean value of Tensor with more than one value is ambiguous");
         return nb::cast<bool>(nb::bool_(scalar_to_python(t)));
       })
-      .def("__float__", [](const Tensor& t) { return nb::cast<double>(nb::float_(scalar_to_python(t))); })
-      .def("__int__", [](const Tensor& t) { return nb::int_(scalar_to_python(t)); })
+      .def("__float__", [](const Tensor& t) {
+        VT_CHECK_VALUE(t.numel() == 1, "only one element tensors can be converted to Python scalars");
+        return nb::cast<double>(nb::float_(scalar_to_python(t)));
+      })
+      .def("__int__", [](const Tensor& t) {
+        VT_CHECK_VALUE(t.numel() == 1, "only one element tensors can be converted to Python scalars");
+        return nb::int_(scalar_to_python(t));
+      })
       .def("__index__", [](const Tensor& t) {
         VT_CHECK_TYPE(!is_floating(t.dtype()) && t.dtype() != ScalarType::Bool && t.numel() == 1,
                       "only integer tensors of a single element can be converted to an index");

@@ -62,13 +62,22 @@ VT_API vt_status_t vt_tensor_from_blob(void* data, const int64_t* sizes, const i
     vt::ScalarType dt = vt::checked_dtype(dtype);
     vt::DimVector st = strides ? vt::DimVector(vt::IntArrayRef(strides, size_t(ndim)))
                                : vt::contiguous_strides(shape);
-    int64_t extent = 1;
+    // Everything is validated before the owner exists: a failed call must not run the deleter.
+    bool empty = false;
     for (int64_t d = 0; d < ndim; ++d) {
       VT_CHECK_VALUE(shape[size_t(d)] >= 0, "vt_tensor_from_blob: negative size in ",
                      vt::shape_string(shape));
       VT_CHECK_VALUE(st[d] >= 0, "vt_tensor_from_blob: negative strides are not supported");
-      if (shape[size_t(d)] == 0) { extent = 0; break; }
-      extent += (shape[size_t(d)] - 1) * st[d];
+      empty |= shape[size_t(d)] == 0;
+    }
+    vt::compute_numel(shape);  // rejects overflow
+    int64_t extent = empty ? 0 : 1;
+    for (int64_t d = 0; d < ndim && !empty; ++d) {
+      int64_t span;
+      VT_CHECK_VALUE(!__builtin_mul_overflow(shape[size_t(d)] - 1, st[d], &span) &&
+                         !__builtin_add_overflow(extent, span, &extent) &&
+                         !__builtin_mul_overflow(extent, vt::itemsize(dt), &span),
+                     "vt_tensor_from_blob: strides ", vt::shape_string(st), " overflow");
     }
     VT_CHECK_VALUE(data != nullptr || extent == 0, "vt_tensor_from_blob: data is NULL");
     vt::Device dev = vt::Device::from_c(device);

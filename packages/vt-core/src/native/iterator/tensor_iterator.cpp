@@ -222,7 +222,7 @@ void TensorIterator::allocate_outputs(const IterConfig& c) {
       VT_CHECK(!is_reduction_ || op.tensor.sizes() == out_shape, c.op_name, ": output with shape ",
                shape_string(op.tensor.sizes()), " doesn't match the expected shape ",
                shape_string(out_shape));
-      for (int64_t d = 0; d < op.tensor.dim(); ++d)
+      for (int64_t d = 0; d < op.tensor.dim() && c.check_overlap; ++d)
         VT_CHECK(op.tensor.strides()[d] != 0 || op.tensor.sizes()[d] <= 1, c.op_name,
                  ": unsupported operation: more than one element of the written-to tensor "
                  "refers to a single memory location. Please clone() the tensor before "

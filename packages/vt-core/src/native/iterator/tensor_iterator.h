@@ -31,7 +31,8 @@ struct IterConfig {
   std::optional<ScalarType> output_dtype;   // of allocated outputs; default: compute dtype
   std::optional<ScalarType> compute_dtype;  // skip promotion and use this
   bool check_same_dtype = false;
-  bool cast_outputs = true;  // a given output of another dtype gets a temporary + copy back
+  bool cast_outputs = true;
+  bool check_overlap = true;  // refuse outputs whose elements share memory (not for fill_)  // a given output of another dtype gets a temporary + copy back
   bool is_reduction = false;
   DimVector reduce_dims;  // wrapped, sorted, unique when is_reduction
   bool keepdim = false;

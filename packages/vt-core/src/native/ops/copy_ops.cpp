@@ -33,9 +33,9 @@ bool is_non_overlapping_and_dense(const Tensor& t) {
   return true;
 }
 
-// torch's preserve_format: keep a dense layout, otherwise contiguous.
+// torch's preserve_format: a dense layout keeps its exact strides, anything else is contiguous.
 Tensor empty_like_preserving(const Tensor& self, ScalarType dtype) {
-  if (is_non_overlapping_and_dense(self) && !self.is_contiguous())
+  if (is_non_overlapping_and_dense(self))
     return Tensor::empty_strided(self.sizes(), self.strides(), dtype, self.device());
   return Tensor::empty(self.sizes(), dtype, self.device());
 }
@@ -123,6 +123,14 @@ Tensor to_copy_kernel(const Tensor& self, ScalarType dtype) {
 
 Tensor clone_kernel(const Tensor& self) { return to_copy_kernel(self, self.dtype()); }
 
+// contiguous() and the copying path of reshape() need row-major strides, not a preserved layout.
+Tensor contiguous_copy_kernel(const Tensor& self) {
+  if (self.is_contiguous()) return self;
+  Tensor out = Tensor::empty(self.sizes(), self.dtype(), self.device());
+  vt::copy_(out, self);
+  return out;
+}
+
 Tensor fill_kernel(const Tensor& self, const Scalar& value) {
   visit_dtype(self.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -137,6 +145,7 @@ Tensor fill_kernel(const Tensor& self, const Scalar& value) {
     IterConfig c;
     c.op_name = "fill_";
     c.outputs = {self};
+    c.check_overlap = false;  // writing one value through aliased elements is well defined
     c.compute_dtype = self.dtype();
     TensorIterator it(std::move(c));
     it.for_each([v](char** data, const int64_t* st, int64_t n) {
@@ -153,6 +162,7 @@ void register_copy_ops() {
   register_kernel("vt::copy_", VT_DEVICE_CPU, &copy_kernel);
   register_kernel("vt::_to_copy", VT_DEVICE_ANY, &to_copy_kernel);
   register_kernel("vt::clone", VT_DEVICE_ANY, &clone_kernel);
+  register_kernel("vt::contiguous", VT_DEVICE_ANY, &contiguous_copy_kernel);
   register_kernel("vt::fill_", VT_DEVICE_CPU, &fill_kernel);
 }
 

@@ -15,14 +15,18 @@ void check_in_bounds(const Tensor& self, IntArrayRef size, IntArrayRef stride, i
            size.size(), " vs ", stride.size(), ")");
   VT_CHECK(offset >= 0, op, ": negative storage offset ", offset);
   int64_t last = offset;
-  bool empty = false;
+  bool empty = false, overflow = false;
   for (size_t d = 0; d < size.size(); ++d) {
     VT_CHECK(size[d] >= 0, op, ": negative size ", size[d], " in ", shape_string(size));
     VT_CHECK(stride[d] >= 0, op, ": negative stride ", stride[d], " in ", shape_string(stride));
     empty |= size[d] == 0;
-    last += (size[d] - 1) * stride[d];
+    int64_t span;  // a wrapped sum could pass the bounds check below
+    overflow |= __builtin_mul_overflow(size[d] - 1, stride[d], &span) ||
+                __builtin_add_overflow(last, span, &last);
   }
   if (empty) return;
+  VT_CHECK(!overflow, op, ": sizes ", shape_string(size), " with strides ", shape_string(stride),
+           " and storage offset ", offset, " overflow int64");
   int64_t available = int64_t(self.impl()->storage()->nbytes()) / self.itemsize();
   VT_CHECK(last < available, op, ": setStorage: sizes ", shape_string(size), ", strides ",
            shape_string(stride), ", storage offset ", offset, " require a storage of ",
@@ -114,7 +118,7 @@ Tensor reshape_kernel(const Tensor& self, IntArrayRef size) {
   DimVector shape = infer_size(size, self.numel(), "reshape");
   if (auto strides = view_strides(self.sizes(), self.strides(), shape))
     return vt::view(self, shape);
-  return vt::view(vt::clone(self), shape);
+  return vt::view(vt::contiguous(self), shape);
 }
 
 Tensor permute_kernel(const Tensor& self, IntArrayRef dims) {
@@ -231,11 +235,6 @@ Tensor select_kernel(const Tensor& self, int64_t dim, int64_t index) {
   return self.view_as_strided(sizes, strides, offset);
 }
 
-Tensor contiguous_kernel(const Tensor& self) {
-  if (self.is_contiguous()) return self;
-  return vt::clone(self);
-}
-
 }  // namespace
 
 void register_view_ops() {
@@ -249,7 +248,6 @@ void register_view_ops() {
   register_kernel("vt::unsqueeze", VT_DEVICE_ANY, &unsqueeze_kernel);
   register_kernel("vt::slice", VT_DEVICE_ANY, &slice_kernel);
   register_kernel("vt::select", VT_DEVICE_ANY, &select_kernel);
-  register_kernel("vt::contiguous", VT_DEVICE_ANY, &contiguous_kernel);
 }
 
 }  // namespace vt
