@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-import numpy as np
 import torch
 
 import vt.core as vt
@@ -26,26 +25,6 @@ TOLERANCE = {
     "float32": (1.3e-6, 1e-5),
     "float64": (1e-7, 1e-7),
 }
-
-
-def to_vt(t: torch.Tensor) -> vt.Tensor:
-    """A vt tensor with t's values, dtype, shape and strides (a copy)."""
-    if t.dtype == torch.bfloat16:
-        return to_vt(t.float()).to(vt.bfloat16)
-    base = vt.tensor(t.detach().contiguous().numpy())
-    # Rebuild the same strided layout so kernels see non-contiguous inputs as torch does.
-    if t.is_contiguous() or t.numel() == 0:
-        return base
-    perm = sorted(range(t.dim()), key=lambda d: -t.stride(d))
-    dense = vt.tensor(t.permute(perm).contiguous().numpy())
-    inverse = [perm.index(d) for d in range(t.dim())]
-    return dense.permute(*inverse)
-
-
-def to_torch(x: vt.Tensor) -> torch.Tensor:
-    if x.dtype == vt.bfloat16:
-        return torch.from_numpy(x.float().numpy().copy()).bfloat16()
-    return torch.from_numpy(x.numpy().copy())
 
 
 def make(shape, dtype: str, *, seed: int = 0, low: float = -4, high: float = 4,

@@ -3,7 +3,7 @@ strides, storage offsets and aliasing."""
 
 import numpy as np
 import pytest
-from conftest import assert_same
+from reference import assert_same
 
 import vt.core as vt
 

@@ -6,7 +6,9 @@ import pytest
 import torch
 
 import vt.core as vt
-from op_table import OP_TABLE, TOLERANCE, to_torch, to_vt
+from op_table import OP_TABLE, TOLERANCE
+from reference import assert_same, to_torch
+from reference import from_torch as to_vt
 
 
 def _cases():
@@ -21,16 +23,10 @@ def _convert(value):
 
 
 def _assert_matches(got: vt.Tensor, want: torch.Tensor, check_strides: bool) -> None:
-    assert got.dtype.name == str(want.dtype).removeprefix("torch."), (got.dtype, want.dtype)
-    assert got.shape == tuple(want.shape)
-    if check_strides and want.numel() > 1:
-        assert got.stride() == want.stride()
-    got_t = to_torch(got)
-    if want.dtype.is_floating_point:
-        rtol, atol = TOLERANCE[str(want.dtype).removeprefix("torch.")]
-        torch.testing.assert_close(got_t, want, rtol=rtol, atol=atol, equal_nan=True)
-    else:
-        assert torch.equal(got_t, want)
+    name = str(want.dtype).removeprefix("torch.")
+    rtol, atol = TOLERANCE.get(name, (0, 0))
+    tol = {"rtol": rtol, "atol": atol} if want.dtype.is_floating_point else {}
+    assert_same(got, want, check_stride=check_strides and want.numel() > 1, **tol)
 
 
 @pytest.mark.parametrize("op,sample", list(_cases()))

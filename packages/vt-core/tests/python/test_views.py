@@ -4,7 +4,7 @@ counters and writes through views, on contiguous and non-contiguous inputs."""
 import operator
 
 import pytest
-from conftest import assert_same
+from reference import assert_same
 
 import vt.core as vt
 

@@ -1,8 +1,6 @@
 """Helpers shared by vt-core's Python tests: moving values between vt and torch, and one comparison.
 
-Test modules import them by name: ``from conftest import assert_same, from_torch, to_torch``.
-They are plain functions (not fixtures) so parametrized tests can call them anywhere; fixtures
-that other tests add to this file should keep their own names.
+Test modules import them by name: ``from reference import assert_same, from_torch, to_torch``.
 
 torch is the reference implementation: every value vt computes is compared with what torch
 computes for the same input. numpy has no bfloat16, so bfloat16 travels as float32 (exactly).
@@ -33,11 +31,18 @@ def to_torch(t) -> "torch.Tensor":
 
 
 def from_torch(t: "torch.Tensor"):
-    """A new contiguous vt tensor holding a copy of the values of CPU torch tensor ``t``."""
+    """A new vt tensor with the values, dtype and dense layout (strides) of CPU torch tensor ``t``.
+
+    Kernels must see non-contiguous inputs exactly as torch does, or layout tests prove nothing.
+    """
     t = t.detach().cpu()
     if t.dtype == torch.bfloat16:
-        return vt.tensor(t.float().numpy()).to(vt.bfloat16)
-    return vt.tensor(t.numpy())
+        return from_torch(t.float()).to(vt.bfloat16)
+    if t.is_contiguous() or t.numel() == 0 or t.dim() < 2:
+        return vt.tensor(t.contiguous().numpy())
+    perm = sorted(range(t.dim()), key=lambda d: -t.stride(d))
+    dense = vt.tensor(t.permute(perm).contiguous().numpy())
+    return dense.permute(*[perm.index(d) for d in range(t.dim())])
 
 
 def assert_same(actual, expected: "torch.Tensor", check_stride: bool = False, **close_kwargs) -> None:
