@@ -45,8 +45,9 @@ typedef struct vt_value {
 typedef vt_status_t (*vt_boxed_kernel_fn)(void* context, vt_op_t op, const vt_value_t* args,
                                           int64_t nargs, vt_value_t* outs, int64_t nouts);
 
-/* Wrapper layers, outermost first when several apply. A tensor asks for a layer by setting its
-   bit (1u << layer) in its layer mask; a thread can force or exclude layers. */
+/* Wrapper layers. When several apply, the higher value wraps the lower (trace, then Python, then
+   autograd, then the kernel). A tensor asks for a layer by setting its bit (1u << layer) in its
+   layer mask; a thread can force or exclude layers. */
 typedef enum vt_layer {
   VT_LAYER_AUTOGRAD = 0,
   VT_LAYER_PYTHON = 1,

@@ -67,6 +67,9 @@ Tensor import_tensor(const DLTensor& t, Managed* managed, const char* fn) {
                          !__builtin_add_overflow(extent, span, &extent),
                      fn, ": strides ", vt::shape_string(strides), " overflow");
     }
+    int64_t bytes;
+    VT_CHECK_VALUE(!__builtin_mul_overflow(extent, vt::itemsize(dtype), &bytes), fn,
+                   ": the tensor spans more bytes than fit in int64");
   } else {
     extent = 0;
   }

@@ -64,7 +64,12 @@ Tensor Tensor::empty_strided(IntArrayRef sizes, IntArrayRef strides, ScalarType 
     VT_CHECK(strides[d] >= 0, "empty_strided: negative strides are not supported: ",
              shape_string(strides));
     if (sizes[d] == 0) { extent = 0; break; }
-    extent += (sizes[d] - 1) * strides[d];
+    int64_t span;
+    VT_CHECK(!__builtin_mul_overflow(sizes[d] - 1, strides[d], &span) &&
+                 !__builtin_add_overflow(extent, span, &extent) &&
+                 !__builtin_mul_overflow(extent, vt::itemsize(dtype), &span),
+             "empty_strided: sizes ", shape_string(sizes), " with strides ",
+             shape_string(strides), " overflow the addressable size");
   }
   auto storage = Storage::allocate(size_t(extent) * size_t(vt::itemsize(dtype)), device);
   return Tensor(intrusive_ptr<TensorImpl>::make(std::move(storage), dtype, sizes, strides, 0));

@@ -131,7 +131,8 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain_size,
   grain_size = std::max<int64_t>(grain_size, 1);
   int threads = pool().limit();
   if (range <= grain_size || threads <= 1 || t_in_parallel) return fn(begin, end);
-  int nchunks = int(std::min<int64_t>(threads, (range + grain_size - 1) / grain_size));
+  // Every chunk gets at least grain_size elements.
+  int nchunks = int(std::min<int64_t>(threads, range / grain_size));
   int64_t chunk = (range + nchunks - 1) / nchunks;
   if (!pool().try_run(begin, end, chunk, nchunks, fn)) fn(begin, end);
 }
