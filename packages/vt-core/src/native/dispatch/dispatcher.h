@@ -170,6 +170,14 @@ void register_kernel(std::string_view op_name, int32_t device_type, R (*fn)(Args
                               reinterpret_cast<void*>(fn), &typeid(R(Args...))});
 }
 
+// Defines an op from its schema and registers its typed kernel for one device type: how op
+// families register themselves.
+template <typename R, typename... Args>
+void define_kernel(std::string_view schema, int32_t device_type, R (*fn)(Args...),
+                   uint32_t flags = 0) {
+  register_kernel(define_op(schema, flags).name(), device_type, fn);
+}
+
 // A typed, pre-resolved handle to an op: the steady-state call path of every C++ op function.
 template <typename Sig> class OpHandle;
 

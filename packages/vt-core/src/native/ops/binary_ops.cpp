@@ -195,24 +195,42 @@ Tensor rdiv_scalar_kernel(const Tensor& a, const Scalar& other) {
 }  // namespace
 
 void register_binary_ops() {
-  register_kernel("vt::add.Tensor", VT_DEVICE_CPU, &add_kernel);
-  register_kernel("vt::add.Scalar", VT_DEVICE_CPU, &add_scalar_kernel);
-  register_kernel("vt::add_.Tensor", VT_DEVICE_CPU, &add__kernel);
-  register_kernel("vt::add_.Scalar", VT_DEVICE_CPU, &add__scalar_kernel);
-  register_kernel("vt::sub.Tensor", VT_DEVICE_CPU, &sub_kernel);
-  register_kernel("vt::sub.Scalar", VT_DEVICE_CPU, &sub_scalar_kernel);
-  register_kernel("vt::sub_.Tensor", VT_DEVICE_CPU, &sub__kernel);
-  register_kernel("vt::sub_.Scalar", VT_DEVICE_CPU, &sub__scalar_kernel);
-  register_kernel("vt::rsub.Scalar", VT_DEVICE_CPU, &rsub_scalar_kernel);
-  register_kernel("vt::mul.Tensor", VT_DEVICE_CPU, &mul_kernel);
-  register_kernel("vt::mul.Scalar", VT_DEVICE_CPU, &mul_scalar_kernel);
-  register_kernel("vt::mul_.Tensor", VT_DEVICE_CPU, &mul__kernel);
-  register_kernel("vt::mul_.Scalar", VT_DEVICE_CPU, &mul__scalar_kernel);
-  register_kernel("vt::div.Tensor", VT_DEVICE_CPU, &div_kernel);
-  register_kernel("vt::div.Scalar", VT_DEVICE_CPU, &div_scalar_kernel);
-  register_kernel("vt::div_.Tensor", VT_DEVICE_CPU, &div__kernel);
-  register_kernel("vt::div_.Scalar", VT_DEVICE_CPU, &div__scalar_kernel);
-  register_kernel("vt::rdiv.Scalar", VT_DEVICE_CPU, &rdiv_scalar_kernel);
+  define_kernel("vt::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor",
+                VT_DEVICE_CPU, &add_kernel);
+  define_kernel("vt::add.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor",
+                VT_DEVICE_CPU, &add_scalar_kernel);
+  define_kernel("vt::add_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)",
+                VT_DEVICE_CPU, &add__kernel);
+  define_kernel("vt::add_.Scalar(Tensor(a!) self, Scalar other, Scalar alpha=1) -> Tensor(a!)",
+                VT_DEVICE_CPU, &add__scalar_kernel);
+  define_kernel("vt::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor",
+                VT_DEVICE_CPU, &sub_kernel);
+  define_kernel("vt::sub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor",
+                VT_DEVICE_CPU, &sub_scalar_kernel);
+  define_kernel("vt::sub_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)",
+                VT_DEVICE_CPU, &sub__kernel);
+  define_kernel("vt::sub_.Scalar(Tensor(a!) self, Scalar other, Scalar alpha=1) -> Tensor(a!)",
+                VT_DEVICE_CPU, &sub__scalar_kernel);
+  define_kernel("vt::rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor",
+                VT_DEVICE_CPU, &rsub_scalar_kernel);
+  define_kernel("vt::mul.Tensor(Tensor self, Tensor other) -> Tensor",
+                VT_DEVICE_CPU, &mul_kernel);
+  define_kernel("vt::mul.Scalar(Tensor self, Scalar other) -> Tensor",
+                VT_DEVICE_CPU, &mul_scalar_kernel);
+  define_kernel("vt::mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)",
+                VT_DEVICE_CPU, &mul__kernel);
+  define_kernel("vt::mul_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)",
+                VT_DEVICE_CPU, &mul__scalar_kernel);
+  define_kernel("vt::div.Tensor(Tensor self, Tensor other) -> Tensor",
+                VT_DEVICE_CPU, &div_kernel);
+  define_kernel("vt::div.Scalar(Tensor self, Scalar other) -> Tensor",
+                VT_DEVICE_CPU, &div_scalar_kernel);
+  define_kernel("vt::div_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)",
+                VT_DEVICE_CPU, &div__kernel);
+  define_kernel("vt::div_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)",
+                VT_DEVICE_CPU, &div__scalar_kernel);
+  define_kernel("vt::rdiv.Scalar(Tensor self, Scalar other) -> Tensor",
+                VT_DEVICE_CPU, &rdiv_scalar_kernel);
 }
 
 }  // namespace vt

@@ -159,11 +159,16 @@ Tensor fill_kernel(const Tensor& self, const Scalar& value) {
 }  // namespace
 
 void register_copy_ops() {
-  register_kernel("vt::copy_", VT_DEVICE_CPU, &copy_kernel);
-  register_kernel("vt::_to_copy", VT_DEVICE_ANY, &to_copy_kernel);
-  register_kernel("vt::clone", VT_DEVICE_ANY, &clone_kernel);
-  register_kernel("vt::contiguous", VT_DEVICE_ANY, &contiguous_copy_kernel);
-  register_kernel("vt::fill_", VT_DEVICE_CPU, &fill_kernel);
+  define_kernel("vt::copy_(Tensor(a!) self, Tensor src) -> Tensor(a!)",
+                VT_DEVICE_CPU, &copy_kernel, VT_OP_FLAG_MIXED_DEVICES);
+  define_kernel("vt::_to_copy(Tensor self, ScalarType dtype) -> Tensor",
+                VT_DEVICE_ANY, &to_copy_kernel);
+  define_kernel("vt::clone(Tensor self) -> Tensor",
+                VT_DEVICE_ANY, &clone_kernel);
+  define_kernel("vt::contiguous(Tensor(a) self) -> Tensor(a)",
+                VT_DEVICE_ANY, &contiguous_copy_kernel);
+  define_kernel("vt::fill_(Tensor(a!) self, Scalar value) -> Tensor(a!)",
+                VT_DEVICE_CPU, &fill_kernel);
 }
 
 }  // namespace vt

@@ -57,9 +57,12 @@ Tensor arange_kernel(const Scalar& start, const Scalar& end, const Scalar& step,
 }  // namespace
 
 void register_factory_ops() {
-  register_kernel("vt::empty", VT_DEVICE_ANY, &empty_kernel);
-  register_kernel("vt::full", VT_DEVICE_ANY, &full_kernel);
-  register_kernel("vt::arange", VT_DEVICE_CPU, &arange_kernel);
+  define_kernel("vt::empty(int[] size, *, ScalarType? dtype=None, Device? device=None) -> Tensor",
+                VT_DEVICE_ANY, &empty_kernel);
+  define_kernel("vt::full(int[] size, Scalar fill_value, *, ScalarType? dtype=None, Device? device=None) -> Tensor",
+                VT_DEVICE_ANY, &full_kernel);
+  define_kernel("vt::arange(Scalar start, Scalar end, Scalar step=1, *, ScalarType? dtype=None, Device? device=None) -> Tensor",
+                VT_DEVICE_CPU, &arange_kernel);
 }
 
 }  // namespace vt

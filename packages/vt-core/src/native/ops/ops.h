@@ -72,7 +72,4 @@ Tensor sum(const Tensor& self, std::optional<IntArrayRef> dims = std::nullopt,
 Tensor mean(const Tensor& self, std::optional<IntArrayRef> dims = std::nullopt,
             bool keepdim = false, std::optional<ScalarType> dtype = std::nullopt);
 
-// Defines every core op and registers its kernels; runs once when libvt_core loads.
-void register_core_ops();
-
 }  // namespace vt

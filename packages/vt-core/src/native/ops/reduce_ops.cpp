@@ -118,8 +118,10 @@ Tensor mean_kernel(const Tensor& self, std::optional<IntArrayRef> dims, bool kee
 }  // namespace
 
 void register_reduce_ops() {
-  register_kernel("vt::sum", VT_DEVICE_CPU, &sum_kernel);
-  register_kernel("vt::mean", VT_DEVICE_CPU, &mean_kernel);
+  define_kernel("vt::sum(Tensor self, int[]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor",
+                VT_DEVICE_CPU, &sum_kernel);
+  define_kernel("vt::mean(Tensor self, int[]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor",
+                VT_DEVICE_CPU, &mean_kernel);
 }
 
 }  // namespace vt

@@ -1,8 +1,9 @@
-// Kernel registration entry points of the op families, called once by register_core_ops().
+// Op families: each defines its ops (schema next to kernel) in its register function, which
+// register_core_ops() calls once.
 #pragma once
 
 namespace vt {
-void define_core_schemas();
+void register_core_ops();
 void register_view_ops();
 void register_copy_ops();
 void register_factory_ops();

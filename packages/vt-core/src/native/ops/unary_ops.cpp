@@ -43,8 +43,10 @@ Tensor exp_kernel(const Tensor& a) {
 }  // namespace
 
 void register_unary_ops() {
-  register_kernel("vt::neg", VT_DEVICE_CPU, &neg_kernel);
-  register_kernel("vt::exp", VT_DEVICE_CPU, &exp_kernel);
+  define_kernel("vt::neg(Tensor self) -> Tensor",
+                VT_DEVICE_CPU, &neg_kernel);
+  define_kernel("vt::exp(Tensor self) -> Tensor",
+                VT_DEVICE_CPU, &exp_kernel);
 }
 
 }  // namespace vt

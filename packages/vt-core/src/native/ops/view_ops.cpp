@@ -238,16 +238,26 @@ Tensor select_kernel(const Tensor& self, int64_t dim, int64_t index) {
 }  // namespace
 
 void register_view_ops() {
-  register_kernel("vt::as_strided", VT_DEVICE_ANY, &as_strided_kernel);
-  register_kernel("vt::view", VT_DEVICE_ANY, &view_kernel);
-  register_kernel("vt::reshape", VT_DEVICE_ANY, &reshape_kernel);
-  register_kernel("vt::permute", VT_DEVICE_ANY, &permute_kernel);
-  register_kernel("vt::transpose", VT_DEVICE_ANY, &transpose_kernel);
-  register_kernel("vt::expand", VT_DEVICE_ANY, &expand_kernel);
-  register_kernel("vt::squeeze", VT_DEVICE_ANY, &squeeze_kernel);
-  register_kernel("vt::unsqueeze", VT_DEVICE_ANY, &unsqueeze_kernel);
-  register_kernel("vt::slice", VT_DEVICE_ANY, &slice_kernel);
-  register_kernel("vt::select", VT_DEVICE_ANY, &select_kernel);
+  define_kernel("vt::as_strided(Tensor(a) self, int[] size, int[] stride, int? storage_offset=None) -> Tensor(a)",
+                VT_DEVICE_ANY, &as_strided_kernel);
+  define_kernel("vt::view(Tensor(a) self, int[] size) -> Tensor(a)",
+                VT_DEVICE_ANY, &view_kernel);
+  define_kernel("vt::reshape(Tensor(a) self, int[] shape) -> Tensor(a)",
+                VT_DEVICE_ANY, &reshape_kernel);
+  define_kernel("vt::permute(Tensor(a) self, int[] dims) -> Tensor(a)",
+                VT_DEVICE_ANY, &permute_kernel);
+  define_kernel("vt::transpose(Tensor(a) self, int dim0, int dim1) -> Tensor(a)",
+                VT_DEVICE_ANY, &transpose_kernel);
+  define_kernel("vt::expand(Tensor(a) self, int[] size) -> Tensor(a)",
+                VT_DEVICE_ANY, &expand_kernel);
+  define_kernel("vt::squeeze(Tensor(a) self, int[]? dim=None) -> Tensor(a)",
+                VT_DEVICE_ANY, &squeeze_kernel);
+  define_kernel("vt::unsqueeze(Tensor(a) self, int dim) -> Tensor(a)",
+                VT_DEVICE_ANY, &unsqueeze_kernel);
+  define_kernel("vt::slice(Tensor(a) self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor(a)",
+                VT_DEVICE_ANY, &slice_kernel);
+  define_kernel("vt::select(Tensor(a) self, int dim, int index) -> Tensor(a)",
+                VT_DEVICE_ANY, &select_kernel);
 }
 
 }  // namespace vt
