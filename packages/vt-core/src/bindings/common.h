@@ -50,11 +50,38 @@ Tensor copy_to_device(const Tensor& t, Device device);
 Tensor host_copy_for_numpy(const Tensor& t);
 nb::object to_numpy(const Tensor& t, bool allow_bfloat16_as_float);
 
+// A Tensor argument, or nullptr when h is something else.
+inline const Tensor* as_tensor(nb::handle h) {
+  return nb::isinstance<Tensor>(h) ? nb::inst_ptr<Tensor>(h) : nullptr;
+}
+Tensor require_tensor(nb::handle h, const char* what);
+
+// An operator's one entry point: a Tensor or a Python number on the right, else NotImplemented
+// so Python can try the reflected operation.
+template <typename OnTensor, typename OnScalar>
+nb::object binary_operator(const Tensor& self, nb::handle other, OnTensor on_tensor,
+                           OnScalar on_scalar) {
+  if (const Tensor* t = as_tensor(other)) return nb::cast(on_tensor(self, *t));
+  if (auto s = to_scalar(other)) return nb::cast(on_scalar(self, *s));
+  return nb::borrow(Py_NotImplemented);
+}
+
+// dim=None / int / sequence of ints, as reductions take it.
+std::optional<DimVector> optional_int_list(nb::handle h, const char* what);
+
 void bind_dtype_device(nb::module_& m);
 void bind_tensor(nb::module_& m);
 void bind_indexing(nb::class_<Tensor>& cls);
 void bind_numpy(nb::module_& m, nb::class_<Tensor>& cls);
-void bind_ops(nb::module_& m, nb::class_<Tensor>& cls);
+// One binding file per op family.
+void bind_pointwise_ops(nb::module_& m, nb::class_<Tensor>& cls);
+void bind_reduce_ops(nb::module_& m, nb::class_<Tensor>& cls);
+void bind_factory_ops(nb::module_& m);
+void bind_linalg_ops(nb::module_& m, nb::class_<Tensor>& cls);
+void bind_shape_ops(nb::module_& m, nb::class_<Tensor>& cls);
+void bind_index_ops(nb::module_& m, nb::class_<Tensor>& cls);
+void bind_random_ops(nb::module_& m, nb::class_<Tensor>& cls);
+void bind_nn_ops(nb::module_& m, nb::class_<Tensor>& cls);
 void bind_library(nb::module_& m);
 
 }  // namespace vt::py

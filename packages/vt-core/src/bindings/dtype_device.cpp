@@ -92,6 +92,11 @@ DimVector int_list(nb::handle h, const char* what) {
   return out;
 }
 
+std::optional<DimVector> optional_int_list(nb::handle h, const char* what) {
+  if (!h.is_valid() || h.is_none()) return std::nullopt;
+  return int_list(h, what);
+}
+
 DimVector shape_from_args(const nb::args& args, const char* what) {
   if (args.size() == 1 && !PyLong_Check(args[0].ptr())) return int_list(args[0], what);
   return int_list(args, what);

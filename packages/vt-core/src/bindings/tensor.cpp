@@ -191,7 +191,14 @@ void bind_tensor(nb::module_& m) {
 
   bind_indexing(cls);
   bind_numpy(m, cls);
-  bind_ops(m, cls);
+  bind_pointwise_ops(m, cls);
+  bind_reduce_ops(m, cls);
+  bind_factory_ops(m);
+  bind_linalg_ops(m, cls);
+  bind_shape_ops(m, cls);
+  bind_index_ops(m, cls);
+  bind_random_ops(m, cls);
+  bind_nn_ops(m, cls);
 }
 
 }  // namespace vt::py

@@ -1,7 +1,8 @@
-"""The op table: every vt-core op with its sample inputs, dtypes and torch reference.
+"""The op table's building blocks: OpInfo rows, Sample inputs, data makers, tolerances.
 
-One row per op drives the forward tests (test_ops.py) and, later, the autograd tests. Adding an
-op means adding its row here.
+The rows themselves live in one module per op family, op_rows_<family>.py, each defining
+ROWS: list[OpInfo]; all_rows() gathers them. The table drives the forward tests (test_ops.py)
+and, later, the autograd tests. Adding an op means adding its row to its family's module.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import torch
-
-import vt.core as vt
 
 ALL_DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64",
               "float16", "bfloat16", "float32", "float64")
@@ -69,7 +68,8 @@ def binary_samples(dtype: str, *, nonzero_rhs: bool = False) -> Iterator[Sample]
     yield Sample((make((0, 3), dtype, seed=1), make((3,), dtype, seed=2, low=low)), desc="empty")
     yield Sample((make((), dtype, seed=1), make((4,), dtype, seed=2, low=low)), desc="0-dim")
     yield Sample((make((300, 400), dtype, seed=1), make((400,), dtype, seed=2, low=low)), desc="parallel")
-    scalar = True if dtype == "bool" else (2 if dtype in NUMERIC_DTYPES and not getattr(torch, dtype).is_floating_point else 2.5)
+    integral = dtype != "bool" and not getattr(torch, dtype).is_floating_point
+    scalar = True if dtype == "bool" else 2 if integral else 2.5
     yield Sample((make((3, 4), dtype, seed=1), scalar), desc="scalar")
 
 
@@ -112,34 +112,12 @@ def sum_dtype_samples(dtype: str) -> Iterator[Sample]:
     yield Sample((make((3, 4), dtype, seed=1),), {"dim": 1, "dtype": "int64"}, desc="dtype=int64")
 
 
-def _dtype_kwargs(kwargs: dict, module) -> dict:
-    return {k: getattr(module, v) if k == "dtype" else v for k, v in kwargs.items()}
+def all_rows() -> list[OpInfo]:
+    """Every family's rows, from the op_rows_*.py modules beside this one."""
+    import importlib
+    import pathlib
 
-
-OP_TABLE: list[OpInfo] = [
-    OpInfo("add", lambda a, b: vt.add(a, b), torch.add, ALL_DTYPES, binary_samples),
-    OpInfo("add_alpha", lambda a, b: vt.add(a, b, alpha=2), lambda a, b: torch.add(a, b, alpha=2),
-           NUMERIC_DTYPES, binary_samples),
-    OpInfo("add_mixed", lambda a, b: a + b, lambda a, b: a + b, ("mixed",), mixed_dtype_samples),
-    OpInfo("sub", lambda a, b: vt.sub(a, b), torch.sub, NUMERIC_DTYPES, binary_samples),
-    OpInfo("sub_alpha", lambda a, b: a.sub(b, alpha=3), lambda a, b: a.sub(b, alpha=3),
-           NUMERIC_DTYPES, binary_samples),
-    OpInfo("rsub", lambda a, b: b - a, lambda a, b: b - a, NUMERIC_DTYPES, binary_samples),
-    OpInfo("mul", lambda a, b: a * b, lambda a, b: a * b, ALL_DTYPES, binary_samples),
-    OpInfo("mul_mixed", lambda a, b: a * b, lambda a, b: a * b, ("mixed",), mixed_dtype_samples),
-    OpInfo("div", lambda a, b: a / b, lambda a, b: a / b, ALL_DTYPES,
-           lambda dt: binary_samples(dt, nonzero_rhs=True)),
-    OpInfo("rdiv", lambda a, b: b / a, lambda a, b: b / a, NUMERIC_DTYPES,
-           lambda dt: (s for s in binary_samples(dt, nonzero_rhs=True) if s.desc == "scalar")),
-    OpInfo("div_mixed", lambda a, b: a / b, lambda a, b: a / b, ("mixed",), mixed_dtype_samples),
-    OpInfo("neg", lambda a: -a, lambda a: -a, NUMERIC_DTYPES, unary_samples),
-    OpInfo("exp", vt.exp, torch.exp, ALL_DTYPES, unary_samples),
-    OpInfo("sum", lambda a, **kw: vt.sum(a, **_dtype_kwargs(kw, vt)),
-           lambda a, **kw: torch.sum(a, **_dtype_kwargs(kw, torch)), ALL_DTYPES, reduction_samples,
-           check_strides=False),
-    OpInfo("sum_dtype", lambda a, **kw: a.sum(**_dtype_kwargs(kw, vt)),
-           lambda a, **kw: a.sum(**_dtype_kwargs(kw, torch)), ("int32", "float16", "bool"),
-           sum_dtype_samples, check_strides=False),
-    OpInfo("mean", lambda a, **kw: vt.mean(a, **kw), lambda a, **kw: torch.mean(a, **kw),
-           FLOAT_DTYPES, reduction_samples, check_strides=False),
-]
+    rows: list[OpInfo] = []
+    for path in sorted(pathlib.Path(__file__).parent.glob("op_rows_*.py")):
+        rows.extend(importlib.import_module(path.stem).ROWS)
+    return rows

@@ -6,13 +6,13 @@ import pytest
 import torch
 
 import vt.core as vt
-from op_table import OP_TABLE, TOLERANCE
+from op_table import TOLERANCE, all_rows
 from reference import assert_same, to_torch
 from reference import from_torch as to_vt
 
 
 def _cases():
-    for op in OP_TABLE:
+    for op in all_rows():
         for dtype in op.dtypes:
             for sample in op.samples(dtype if dtype != "mixed" else "float32"):
                 yield pytest.param(op, sample, id=f"{op.name}-{dtype}-{sample.desc}")

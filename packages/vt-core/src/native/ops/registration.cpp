@@ -14,6 +14,11 @@ void register_core_ops() {
     register_binary_ops();
     register_unary_ops();
     register_reduce_ops();
+    register_linalg_ops();
+    register_shape_ops();
+    register_index_ops();
+    register_random_ops();
+    register_nn_ops();
   });
 }
 

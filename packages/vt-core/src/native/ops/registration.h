@@ -10,4 +10,9 @@ void register_factory_ops();
 void register_binary_ops();
 void register_unary_ops();
 void register_reduce_ops();
+void register_linalg_ops();
+void register_shape_ops();
+void register_index_ops();
+void register_random_ops();
+void register_nn_ops();
 }  // namespace vt

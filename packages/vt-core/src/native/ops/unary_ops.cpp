@@ -3,7 +3,7 @@
 
 #include "core/error.h"
 #include "dispatch/dispatcher.h"
-#include "ops/elementwise.h"
+#include "ops/loops.h"
 #include "ops/ops.h"
 #include "ops/registration.h"
 

@@ -10,55 +10,26 @@ from __future__ import annotations
 import os as _os
 
 from vt.core import _C
-from vt.core._C import (  # noqa: F401  (re-exported API)
-    Tensor,
-    abi_version,
-    add,
-    allocator_stats,
-    arange,
-    bfloat16,
-    bool,
-    device,
-    div,
-    dtype,
-    empty,
-    exp,
-    float16,
-    float32,
-    float64,
-    full,
-    get_default_dtype,
-    get_num_threads,
-    int8,
-    int16,
-    int32,
-    int64,
-    load_library,
-    mean,
-    mul,
-    neg,
-    ones,
-    promote_types,
-    result_type,
-    set_default_dtype,
-    set_num_threads,
-    sub,
-    sum,
-    uint8,
-    zeros,
-)
+
+# Every public name of the native module (ops, dtypes, Tensor, device, ...) is vt.core's.
+globals().update({name: getattr(_C, name) for name in dir(_C) if not name.startswith("_")})
+Tensor = _C.Tensor
+dtype = _C.dtype
+device = _C.device
+
 from vt.core import library, ops  # noqa: F401
 from vt.core._creation import tensor  # noqa: F401
 from vt.core._printing import get_printoptions, set_printoptions  # noqa: F401
 
 __version__ = "0.1.0"
 
-half = float16
-float = float32  # noqa: A001  (torch's aliases)
-double = float64
-long = int64
-int = int32  # noqa: A001
-short = int16
+# torch's dtype aliases
+half = _C.float16
+float = _C.float32  # noqa: A001
+double = _C.float64
+long = _C.int64
+int = _C.int32  # noqa: A001
+short = _C.int16
 
 
 def _dtype_from_name(name: str) -> dtype:
