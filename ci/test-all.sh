@@ -48,7 +48,7 @@ python_env() {
     # torch is the test reference; its CPU wheel comes from pip's configured find-links.
     "$VENV/bin/python" -m pip install -q \
         "scikit-build-core>=0.10" "nanobind>=2" "cmake>=3.26" ninja hatchling \
-        numpy pytest hypothesis build packaging "torch==2.13.0"
+        numpy pytest hypothesis safetensors build packaging scipy-openblas32 "torch==2.13.0"
 }
 
 package_order() {

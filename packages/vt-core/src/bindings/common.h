@@ -43,6 +43,9 @@ nb::object scalar_to_python(const Tensor& t);  // item()
 // A shape given as f(2, 3) or f((2, 3)) or f([2, 3]).
 DimVector shape_from_args(const nb::args& args, const char* what);
 DimVector int_list(nb::handle h, const char* what);  // a sequence of ints, or one int
+// A factory's size: f(2, 3), f((2, 3)) or f(size=(2, 3)) (size is None when not given).
+DimVector size_from_args(const nb::args& args, nb::handle size, const char* what);
+std::optional<Device> optional_device(nb::handle h, const char* what);  // None -> nullopt
 
 Tensor copy_to_device(const Tensor& t, Device device);
 
@@ -83,5 +86,7 @@ void bind_index_ops(nb::module_& m, nb::class_<Tensor>& cls);
 void bind_random_ops(nb::module_& m, nb::class_<Tensor>& cls);
 void bind_nn_ops(nb::module_& m, nb::class_<Tensor>& cls);
 void bind_library(nb::module_& m);
+void bind_dlpack(nb::module_& m, nb::class_<Tensor>& cls);
+void bind_safetensors(nb::module_& m);
 
 }  // namespace vt::py

@@ -39,6 +39,7 @@ NB_MODULE(_C, m) {
   bind_dtype_device(m);
   bind_tensor(m);
   bind_library(m);
+  bind_safetensors(m);
 
   m.def("_api_capsule", [] {
     // Native consumers (vt-cuda, vt-autograd, plugins) read the function table from here.

@@ -6,33 +6,77 @@
 
 namespace vt::py {
 
+DimVector size_from_args(const nb::args& args, nb::handle size, const char* what) {
+  if (size.is_none()) return shape_from_args(args, what);
+  VT_CHECK_TYPE(args.size() == 0, what, "(): got multiple values for argument 'size'");
+  return int_list(size, what);
+}
+
+std::optional<Device> optional_device(nb::handle d, const char* what) {
+  if (!d.is_valid() || d.is_none()) return std::nullopt;
+  return to_device(d, what);
+}
+
+namespace {
+
+// full() and torch take a sequence for size, never a bare int.
+DimVector size_sequence(nb::handle size, const char* what) {
+  VT_CHECK_TYPE(PySequence_Check(size.ptr()) && !nb::isinstance<nb::str>(size), what,
+                "(): argument 'size' must be a sequence of ints, not ", nb::inst_name(size).c_str());
+  return int_list(size, what);
+}
+
+}  // namespace
+
 void bind_factory_ops(nb::module_& m) {
-  // Factories.
-  auto opt_device = [](nb::handle d) -> std::optional<Device> {
-    if (d.is_none()) return std::nullopt;
-    return to_device(d, "device");
+  auto sized = [](auto fn, const char* name) {
+    return [=](nb::args args, nb::handle size, nb::handle dtype, nb::handle device) {
+      return fn(size_from_args(args, size, name), to_optional_dtype(dtype, name), optional_device(device, name));
+    };
   };
-  m.def("empty", [=](nb::args size, nb::handle dtype, nb::handle device) {
-    return vt::empty(shape_from_args(size, "empty"), to_optional_dtype(dtype, "empty"), opt_device(device));
-  }, nb::arg("size"), nb::kw_only(), nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none());
-  m.def("zeros", [=](nb::args size, nb::handle dtype, nb::handle device) {
-    return vt::zeros(shape_from_args(size, "zeros"), to_optional_dtype(dtype, "zeros"), opt_device(device));
-  }, nb::arg("size"), nb::kw_only(), nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none());
-  m.def("ones", [=](nb::args size, nb::handle dtype, nb::handle device) {
-    return vt::ones(shape_from_args(size, "ones"), to_optional_dtype(dtype, "ones"), opt_device(device));
-  }, nb::arg("size"), nb::kw_only(), nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none());
-  m.def("full", [=](nb::handle size, nb::handle value, nb::handle dtype, nb::handle device) {
-    return vt::full(int_list(size, "full"), require_scalar(value, "full"),
-                    to_optional_dtype(dtype, "full"), opt_device(device));
+  using SizedFn = Tensor (*)(IntArrayRef, std::optional<ScalarType>, std::optional<Device>);
+  for (auto [name, fn] : {std::pair{"empty", SizedFn(&vt::empty)}, std::pair{"zeros", SizedFn(&vt::zeros)},
+                          std::pair{"ones", SizedFn(&vt::ones)}}) {
+    m.def(name, sized(fn, name), nb::arg("args"), nb::arg("size") = nb::none(),
+          nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none());
+  }
+  m.def("full", [](nb::handle size, nb::handle value, nb::handle dtype, nb::handle device) {
+    return vt::full(size_sequence(size, "full"), require_scalar(value, "full"),
+                    to_optional_dtype(dtype, "full"), optional_device(device, "full"));
   }, nb::arg("size"), nb::arg("fill_value"), nb::kw_only(), nb::arg("dtype") = nb::none(),
      nb::arg("device") = nb::none());
-  m.def("arange", [=](nb::handle start, nb::handle end, nb::handle step, nb::handle dtype, nb::handle device) {
+  m.def("arange", [](nb::handle start, nb::handle end, nb::handle step, nb::handle dtype, nb::handle device) {
     Scalar b = end.is_none() ? Scalar(int64_t(0)) : require_scalar(start, "arange");
     Scalar e = end.is_none() ? require_scalar(start, "arange") : require_scalar(end, "arange");
     return vt::arange(b, e, require_scalar(step, "arange"), to_optional_dtype(dtype, "arange"),
-                      opt_device(device));
+                      optional_device(device, "arange"));
   }, nb::arg("start"), nb::arg("end") = nb::none(), nb::arg("step") = 1, nb::kw_only(),
      nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none());
+  m.def("linspace", [](nb::handle start, nb::handle end, int64_t steps, nb::handle dtype, nb::handle device) {
+    return vt::linspace(require_scalar(start, "linspace"), require_scalar(end, "linspace"), steps,
+                        to_optional_dtype(dtype, "linspace"), optional_device(device, "linspace"));
+  }, nb::arg("start"), nb::arg("end"), nb::arg("steps"), nb::kw_only(), nb::arg("dtype") = nb::none(),
+     nb::arg("device") = nb::none());
+  m.def("eye", [](int64_t n, std::optional<int64_t> cols, nb::handle dtype, nb::handle device) {
+    return vt::eye(n, cols, to_optional_dtype(dtype, "eye"), optional_device(device, "eye"));
+  }, nb::arg("n"), nb::arg("m") = nb::none(), nb::kw_only(), nb::arg("dtype") = nb::none(),
+     nb::arg("device") = nb::none());
+
+  // Like-tensors keep the input's layout (torch's preserve_format).
+  using LikeFn = Tensor (*)(const Tensor&, std::optional<ScalarType>, std::optional<Device>);
+  for (auto [name, fn] : {std::pair{"empty_like", LikeFn(&vt::empty_like)},
+                          std::pair{"zeros_like", LikeFn(&vt::zeros_like)},
+                          std::pair{"ones_like", LikeFn(&vt::ones_like)}}) {
+    m.def(name, [name, fn](nb::handle input, nb::handle dtype, nb::handle device) {
+      return fn(require_tensor(input, name), to_optional_dtype(dtype, name), optional_device(device, name));
+    }, nb::arg("input"), nb::kw_only(), nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none());
+  }
+  m.def("full_like", [](nb::handle input, nb::handle value, nb::handle dtype, nb::handle device) {
+    return vt::full_like(require_tensor(input, "full_like"), require_scalar(value, "full_like"),
+                         to_optional_dtype(dtype, "full_like"), optional_device(device, "full_like"));
+  }, nb::arg("input"), nb::arg("fill_value"), nb::kw_only(), nb::arg("dtype") = nb::none(),
+     nb::arg("device") = nb::none());
+
   m.def("result_type", [](nb::handle a, nb::handle b) {
     std::vector<Tensor> ts;
     std::vector<Scalar> ss;

@@ -1,122 +1,205 @@
-// Elementwise arithmetic: operators, Tensor methods and module functions.
-#include "bindings/common.h"
+// Elementwise ops: the shared binding helpers, add/sub/mul/div (methods, vt.core functions
+// and their operators), and bind_pointwise_ops, which binds the rest of the family.
+#include "bindings/pointwise_bind.h"
 
 #include "iterator/tensor_iterator.h"
 #include "ops/ops.h"
 
 namespace vt::py {
-namespace {
 
-Scalar alpha_of(nb::handle alpha) { return require_scalar(alpha, "alpha"); }
-
-void check_rounding_mode(nb::handle mode) {
-  if (mode.is_valid() && !mode.is_none())
-    fail(VT_ERROR_NOT_IMPLEMENTED, "div(): rounding_mode=", nb::cast<std::string>(nb::str(mode)),
-         " is not implemented in vt.core yet; only true division (rounding_mode=None)");
+Tensor number_tensor(const Scalar& s) {
+  ScalarType dt = s.is_bool() ? ScalarType::Bool : s.is_floating() ? ScalarType::Float64
+                                                                    : ScalarType::Int64;
+  Tensor t = Tensor::empty({}, dt, kCPU);
+  if (s.is_bool()) *t.data_as<bool>() = s.to_bool();
+  else if (s.is_floating()) *t.data_as<double>() = s.to_double();
+  else *t.data_as<int64_t>() = s.to_int();
+  t.impl()->set_wrapped_number(true);
+  return t;
 }
 
-}  // namespace
+void raise_not_tensor(const char* op, const char* arg, int position, nb::handle h) {
+  fail(VT_ERROR_TYPE, op, "(): argument '", arg, "' (position ", position,
+       ") must be Tensor, not ", nb::inst_name(h).c_str());
+}
+
+Tensor tensor_arg(nb::handle h, const char* op, const char* arg, int position, bool allow_number) {
+  if (const Tensor* t = as_tensor(h)) return *t;
+  if (allow_number)
+    if (auto s = to_scalar(h)) return number_tensor(*s);
+  raise_not_tensor(op, arg, position, h);
+}
+
+const Tensor& out_arg(nb::handle out, const char* op) {
+  if (const Tensor* t = as_tensor(out)) return *t;
+  fail(VT_ERROR_TYPE, op, "(): argument 'out' must be Tensor, not ", nb::inst_name(out).c_str());
+}
 
 Tensor require_tensor(nb::handle h, const char* what) {
   if (const Tensor* t = as_tensor(h)) return *t;
   fail(VT_ERROR_TYPE, what, "(): argument 'input' must be Tensor, not ", nb::inst_name(h).c_str());
 }
 
+void def_unary(nb::module_& m, nb::class_<Tensor>& cls, const UnaryFns& f) {
+  cls.def(f.name, [fn = f.fn](const Tensor& a) { return fn(a); });
+  auto run_inplace = [f](nb::handle self) {
+    f.inplace(self_tensor(self));
+    return nb::borrow(self);
+  };
+  cls.def(f.inplace_name, run_inplace);
+  m.def(f.name, [f](nb::handle input, nb::handle out) -> nb::object {
+    const Tensor a = tensor_arg(input, f.name, "input", 1);
+    if (out.is_none()) return nb::cast(f.fn(a));
+    f.out(out_arg(out, f.name), a);
+    return nb::borrow(out);
+  }, nb::arg("input"), nb::kw_only(), nb::arg("out") = nb::none());
+  m.def(f.inplace_name, [f, run_inplace](nb::handle input) {
+    tensor_arg(input, f.name, "input", 1);
+    return run_inplace(input);
+  }, nb::arg("input"));
+}
+
+nb::object call_binary(const BinaryFns& f, nb::handle input, nb::handle other, nb::handle out) {
+  const bool number_first = f.number_input && !as_tensor(input) && as_tensor(other);
+  if (number_first && f.number_first && out.is_none())
+    if (auto s = to_scalar(input)) return nb::cast(f.number_first(*s, *as_tensor(other)));
+  const Tensor a = tensor_arg(input, f.name, "input", 1, number_first);
+  const bool numbers = f.scalar != nullptr;
+  if (!out.is_none()) {
+    f.out(out_arg(out, f.name), a, tensor_arg(other, f.name, "other", 2, numbers));
+    return nb::borrow(out);
+  }
+  if (const Tensor* b = as_tensor(other)) return nb::cast(f.tensor(a, *b));
+  if (numbers)
+    if (auto s = to_scalar(other)) return nb::cast(f.scalar(a, *s));
+  raise_not_tensor(f.name, "other", 2, other);
+}
+
+nb::object call_binary_inplace(const BinaryFns& f, nb::handle self, nb::handle other) {
+  const Tensor& a = self_tensor(self);
+  if (const Tensor* b = as_tensor(other)) {
+    f.inplace(a, *b);
+  } else if (auto s = f.inplace_scalar ? to_scalar(other) : std::nullopt) {
+    f.inplace_scalar(a, *s);
+  } else {
+    raise_not_tensor(f.name, "other", 1, other);
+  }
+  return nb::borrow(self);
+}
+
+void def_binary(nb::module_& m, nb::class_<Tensor>& cls, const BinaryFns& f) {
+  cls.def(f.name, [f](nb::handle self, nb::handle other) {
+    return call_binary(f, self, other, nb::none());
+  }, nb::arg("other"));
+  if (f.inplace) {
+    cls.def(f.inplace_name, [f](nb::handle self, nb::handle other) {
+      return call_binary_inplace(f, self, other);
+    }, nb::arg("other"));
+  }
+  m.def(f.name, [f](nb::handle input, nb::handle other, nb::handle out) {
+    return call_binary(f, input, other, out);
+  }, nb::arg("input"), nb::arg("other"), nb::kw_only(), nb::arg("out") = nb::none());
+}
+
+namespace {
+
+// add and sub: other scaled by alpha.
+nb::object call_alpha(const char* name, nb::handle input, nb::handle other, nb::handle alpha,
+                      nb::handle out, bool negate) {
+  const Tensor a = tensor_arg(input, name, "input", 1, as_tensor(other) != nullptr);
+  const Scalar al = require_scalar(alpha, "alpha");
+  if (!out.is_none()) {
+    const Tensor b = tensor_arg(other, name, "other", 2, true);
+    negate ? vt::sub_out(out_arg(out, name), a, b, al) : vt::add_out(out_arg(out, name), a, b, al);
+    return nb::borrow(out);
+  }
+  if (const Tensor* b = as_tensor(other))
+    return nb::cast(negate ? vt::sub(a, *b, al) : vt::add(a, *b, al));
+  if (auto s = to_scalar(other)) return nb::cast(negate ? vt::sub(a, *s, al) : vt::add(a, *s, al));
+  raise_not_tensor(name, "other", 2, other);
+}
+
+nb::object call_alpha_inplace(const char* name, nb::handle self, nb::handle other,
+                              nb::handle alpha, bool negate) {
+  const Tensor& a = self_tensor(self);
+  const Scalar al = require_scalar(alpha, "alpha");
+  if (const Tensor* b = as_tensor(other)) negate ? vt::sub_(a, *b, al) : vt::add_(a, *b, al);
+  else if (auto s = to_scalar(other)) negate ? vt::sub_(a, *s, al) : vt::add_(a, *s, al);
+  else raise_not_tensor(name, "other", 1, other);
+  return nb::borrow(self);
+}
+
+std::optional<std::string> rounding_mode(nb::handle mode) {
+  if (mode.is_none()) return std::nullopt;
+  if (!nb::isinstance<nb::str>(mode))
+    fail(VT_ERROR_TYPE, "div(): argument 'rounding_mode' must be str, not ",
+         nb::inst_name(mode).c_str());
+  return nb::cast<std::string>(mode);
+}
+
+const BinaryFns kMul = VT_BINARY_FNS(mul, true);
+const BinaryFns kDiv = VT_BINARY_FNS(div, true);
+
+nb::object call_div(nb::handle input, nb::handle other, nb::handle mode, nb::handle out) {
+  auto m = rounding_mode(mode);
+  if (!m) return call_binary(kDiv, input, other, out);
+  const Tensor a = tensor_arg(input, "div", "input", 1, as_tensor(other) != nullptr);
+  if (!out.is_none()) {
+    vt::div_out(out_arg(out, "div"), a, tensor_arg(other, "div", "other", 2, true), *m);
+    return nb::borrow(out);
+  }
+  if (const Tensor* b = as_tensor(other)) return nb::cast(vt::div(a, *b, *m));
+  if (auto s = to_scalar(other)) return nb::cast(vt::div(a, *s, *m));
+  raise_not_tensor("div", "other", 2, other);
+}
+
+nb::object call_div_inplace(nb::handle self, nb::handle other, nb::handle mode) {
+  auto m = rounding_mode(mode);
+  if (!m) return call_binary_inplace(kDiv, self, other);
+  const Tensor& a = self_tensor(self);
+  if (const Tensor* b = as_tensor(other)) vt::div_(a, *b, *m);
+  else if (auto s = to_scalar(other)) vt::div_(a, *s, *m);
+  else raise_not_tensor("div_", "other", 1, other);
+  return nb::borrow(self);
+}
+
+}  // namespace
+
 void bind_pointwise_ops(nb::module_& m, nb::class_<Tensor>& cls) {
-  auto add_t = [](const Tensor& a, const Tensor& b) { return vt::add(a, b); };
-  auto add_s = [](const Tensor& a, const Scalar& b) { return vt::add(a, b); };
-  auto sub_t = [](const Tensor& a, const Tensor& b) { return vt::sub(a, b); };
-  auto sub_s = [](const Tensor& a, const Scalar& b) { return vt::sub(a, b); };
-  auto mul_t = [](const Tensor& a, const Tensor& b) { return vt::mul(a, b); };
-  auto mul_s = [](const Tensor& a, const Scalar& b) { return vt::mul(a, b); };
-  auto div_t = [](const Tensor& a, const Tensor& b) { return vt::div(a, b); };
-  auto div_s = [](const Tensor& a, const Scalar& b) { return vt::div(a, b); };
+  cls.def("add", [](nb::handle self, nb::handle other, nb::handle alpha) {
+    return call_alpha("add", self, other, alpha, nb::none(), false);
+  }, nb::arg("other"), nb::kw_only(), nb::arg("alpha") = 1);
+  cls.def("sub", [](nb::handle self, nb::handle other, nb::handle alpha) {
+    return call_alpha("sub", self, other, alpha, nb::none(), true);
+  }, nb::arg("other"), nb::kw_only(), nb::arg("alpha") = 1);
+  cls.def("add_", [](nb::handle self, nb::handle other, nb::handle alpha) {
+    return call_alpha_inplace("add_", self, other, alpha, false);
+  }, nb::arg("other"), nb::kw_only(), nb::arg("alpha") = 1);
+  cls.def("sub_", [](nb::handle self, nb::handle other, nb::handle alpha) {
+    return call_alpha_inplace("sub_", self, other, alpha, true);
+  }, nb::arg("other"), nb::kw_only(), nb::arg("alpha") = 1);
+  m.def("add", [](nb::handle a, nb::handle b, nb::handle alpha, nb::handle out) {
+    return call_alpha("add", a, b, alpha, out, false);
+  }, nb::arg("input"), nb::arg("other"), nb::kw_only(), nb::arg("alpha") = 1,
+     nb::arg("out") = nb::none());
+  m.def("sub", [](nb::handle a, nb::handle b, nb::handle alpha, nb::handle out) {
+    return call_alpha("sub", a, b, alpha, out, true);
+  }, nb::arg("input"), nb::arg("other"), nb::kw_only(), nb::arg("alpha") = 1,
+     nb::arg("out") = nb::none());
 
-  cls.def("__add__", [=](const Tensor& a, nb::handle b) { return binary_operator(a, b, add_t, add_s); })
-      .def("__radd__", [=](const Tensor& a, nb::handle b) { return binary_operator(a, b, add_t, add_s); })
-      .def("__sub__", [=](const Tensor& a, nb::handle b) { return binary_operator(a, b, sub_t, sub_s); })
-      .def("__rsub__", [=](const Tensor& a, nb::handle b) {
-        return binary_operator(a, b, [](const Tensor& x, const Tensor& y) { return vt::sub(y, x); },
-                      [](const Tensor& x, const Scalar& y) { return vt::rsub(x, y); });
-      })
-      .def("__mul__", [=](const Tensor& a, nb::handle b) { return binary_operator(a, b, mul_t, mul_s); })
-      .def("__rmul__", [=](const Tensor& a, nb::handle b) { return binary_operator(a, b, mul_t, mul_s); })
-      .def("__truediv__", [=](const Tensor& a, nb::handle b) { return binary_operator(a, b, div_t, div_s); })
-      .def("__rtruediv__", [=](const Tensor& a, nb::handle b) {
-        return binary_operator(a, b, [](const Tensor& x, const Tensor& y) { return vt::div(y, x); },
-                      [](const Tensor& x, const Scalar& y) { return vt::rdiv(x, y); });
-      })
-      .def("__iadd__", [](const Tensor& a, nb::handle b) {
-        return binary_operator(a, b, [](const Tensor& x, const Tensor& y) { return vt::add_(x, y); },
-                      [](const Tensor& x, const Scalar& y) { return vt::add_(x, y); });
-      })
-      .def("__isub__", [](const Tensor& a, nb::handle b) {
-        return binary_operator(a, b, [](const Tensor& x, const Tensor& y) { return vt::sub_(x, y); },
-                      [](const Tensor& x, const Scalar& y) { return vt::sub_(x, y); });
-      })
-      .def("__imul__", [](const Tensor& a, nb::handle b) {
-        return binary_operator(a, b, [](const Tensor& x, const Tensor& y) { return vt::mul_(x, y); },
-                      [](const Tensor& x, const Scalar& y) { return vt::mul_(x, y); });
-      })
-      .def("__itruediv__", [](const Tensor& a, nb::handle b) {
-        return binary_operator(a, b, [](const Tensor& x, const Tensor& y) { return vt::div_(x, y); },
-                      [](const Tensor& x, const Scalar& y) { return vt::div_(x, y); });
-      })
-      .def("__neg__", [](const Tensor& a) { return vt::neg(a); })
-      .def("__pos__", [](const Tensor& a) { return a; });
+  def_binary(m, cls, kMul);
+  cls.def("div", [](nb::handle self, nb::handle other, nb::handle mode) {
+    return call_div(self, other, mode, nb::none());
+  }, nb::arg("other"), nb::kw_only(), nb::arg("rounding_mode") = nb::none());
+  cls.def("div_", &call_div_inplace, nb::arg("other"), nb::kw_only(),
+          nb::arg("rounding_mode") = nb::none());
+  m.def("div", &call_div, nb::arg("input"), nb::arg("other"), nb::kw_only(),
+        nb::arg("rounding_mode") = nb::none(), nb::arg("out") = nb::none());
 
-  // Named methods take the same arguments as torch's.
-  auto method_alpha = [](auto tensor_fn, auto scalar_fn) {
-    return [=](const Tensor& a, nb::handle b, nb::handle alpha) -> nb::object {
-      Scalar al = alpha_of(alpha);
-      if (const Tensor* t = as_tensor(b)) return nb::cast(tensor_fn(a, *t, al));
-      return nb::cast(scalar_fn(a, require_scalar(b, "other"), al));
-    };
-  };
-  auto method = [](auto tensor_fn, auto scalar_fn) {
-    return [=](const Tensor& a, nb::handle b) -> nb::object {
-      if (const Tensor* t = as_tensor(b)) return nb::cast(tensor_fn(a, *t));
-      return nb::cast(scalar_fn(a, require_scalar(b, "other")));
-    };
-  };
-  using TTS = Tensor (*)(const Tensor&, const Tensor&, const Scalar&);
-  using TSS = Tensor (*)(const Tensor&, const Scalar&, const Scalar&);
-  using TT = Tensor (*)(const Tensor&, const Tensor&);
-  using TS = Tensor (*)(const Tensor&, const Scalar&);
-  using ITTS = const Tensor& (*)(const Tensor&, const Tensor&, const Scalar&);
-  using ITSS = const Tensor& (*)(const Tensor&, const Scalar&, const Scalar&);
-  using ITT = const Tensor& (*)(const Tensor&, const Tensor&);
-  using ITS = const Tensor& (*)(const Tensor&, const Scalar&);
-  auto add_m = method_alpha(TTS(&vt::add), TSS(&vt::add));
-  auto sub_m = method_alpha(TTS(&vt::sub), TSS(&vt::sub));
-  auto mul_m = method(TT(&vt::mul), TS(&vt::mul));
-  auto div_m = method(TT(&vt::div), TS(&vt::div));
-  cls.def("add", add_m, nb::arg("other"), nb::kw_only(), nb::arg("alpha") = 1)
-      .def("sub", sub_m, nb::arg("other"), nb::kw_only(), nb::arg("alpha") = 1)
-      .def("mul", mul_m, nb::arg("other"))
-      .def("div", [=](const Tensor& a, nb::handle b, nb::handle mode) {
-        check_rounding_mode(mode);
-        return div_m(a, b);
-      }, nb::arg("other"), nb::kw_only(), nb::arg("rounding_mode") = nb::none())
-      .def("add_", method_alpha(ITTS(&vt::add_), ITSS(&vt::add_)), nb::arg("other"), nb::kw_only(), nb::arg("alpha") = 1)
-      .def("sub_", method_alpha(ITTS(&vt::sub_), ITSS(&vt::sub_)), nb::arg("other"), nb::kw_only(), nb::arg("alpha") = 1)
-      .def("mul_", method(ITT(&vt::mul_), ITS(&vt::mul_)), nb::arg("other"))
-      .def("div_", method(ITT(&vt::div_), ITS(&vt::div_)), nb::arg("other"))
-      .def("neg", [](const Tensor& a) { return vt::neg(a); })
-      .def("exp", [](const Tensor& a) { return vt::exp(a); });
-
-  m.def("add", [=](nb::handle a, nb::handle b, nb::handle alpha) { return add_m(require_tensor(a, "add"), b, alpha); },
-        nb::arg("input"), nb::arg("other"), nb::kw_only(), nb::arg("alpha") = 1);
-  m.def("sub", [=](nb::handle a, nb::handle b, nb::handle alpha) { return sub_m(require_tensor(a, "sub"), b, alpha); },
-        nb::arg("input"), nb::arg("other"), nb::kw_only(), nb::arg("alpha") = 1);
-  m.def("mul", [=](nb::handle a, nb::handle b) { return mul_m(require_tensor(a, "mul"), b); },
-        nb::arg("input"), nb::arg("other"));
-  m.def("div", [=](nb::handle a, nb::handle b, nb::handle mode) {
-    check_rounding_mode(mode);
-    return div_m(require_tensor(a, "div"), b);
-  }, nb::arg("input"), nb::arg("other"), nb::kw_only(), nb::arg("rounding_mode") = nb::none());
-  m.def("neg", [](const Tensor& a) { return vt::neg(a); }, nb::arg("input"));
-  m.def("exp", [](const Tensor& a) { return vt::exp(a); }, nb::arg("input"));
+  bind_pointwise_unary(m, cls);
+  bind_pointwise_binary(m, cls);
+  bind_pointwise_ternary(m, cls);
+  bind_pointwise_operators(cls);
 }
 
 }  // namespace vt::py

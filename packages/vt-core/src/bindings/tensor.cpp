@@ -143,16 +143,6 @@ void bind_tensor(nb::module_& m) {
                             std::optional<int64_t> offset) {
         return vt::as_strided(t, int_list(size, "as_strided"), int_list(stride, "as_strided"), offset);
       }, nb::arg("size"), nb::arg("stride"), nb::arg("storage_offset") = nb::none())
-      .def("narrow", [](const Tensor& t, int64_t dim, int64_t start, int64_t length) {
-        int64_t d = wrap_dim(dim, t.dim(), "narrow");
-        int64_t n = t.sizes()[d];
-        VT_CHECK_INDEX(start >= -n && start <= n, "start out of range (expected to be in range of [",
-                       -n, ", ", n, "], but got ", start, ")");
-        if (start < 0) start += n;
-        VT_CHECK(length >= 0 && start + length <= n, "start (", start, ") + length (", length,
-                 ") exceeds dimension size (", n, ").");
-        return vt::slice(t, d, start, start + length, 1);
-      }, nb::arg("dim"), nb::arg("start"), nb::arg("length"))
       .def("select", [](const Tensor& t, int64_t dim, int64_t index) { return vt::select(t, dim, index); },
            nb::arg("dim"), nb::arg("index"))
       .def("contiguous", [](const Tensor& t) { return vt::contiguous(t); })
@@ -191,6 +181,7 @@ void bind_tensor(nb::module_& m) {
 
   bind_indexing(cls);
   bind_numpy(m, cls);
+  bind_dlpack(m, cls);
   bind_pointwise_ops(m, cls);
   bind_reduce_ops(m, cls);
   bind_factory_ops(m);

@@ -15,6 +15,7 @@
 #include "vt/c/handles.h"
 #include "vt/c/iterator.h"
 #include "vt/c/op.h"
+#include "vt/c/safetensors.h"
 #include "vt/c/status.h"
 #include "vt/c/stream.h"
 #include "vt/c/tensor.h"
@@ -96,6 +97,27 @@ typedef struct vt_api {
   vt_status_t (*iter_numel)(vt_iter_t iter, int64_t* out);
   vt_status_t (*iter_for_each)(vt_iter_t iter, vt_iter_loop_fn fn, void* context,
                                int64_t grain_size);
+  /* safetensors.h */
+  vt_status_t (*safetensors_open)(const char* path, vt_safetensors_t* out);
+  vt_status_t (*safetensors_open_buffer)(const void* data, size_t nbytes, vt_safetensors_t* out);
+  vt_status_t (*safetensors_close)(vt_safetensors_t file);
+  vt_status_t (*safetensors_num_tensors)(vt_safetensors_t file, int64_t* out);
+  vt_status_t (*safetensors_tensor_name)(vt_safetensors_t file, int64_t index, const char** out);
+  vt_status_t (*safetensors_get_tensor)(vt_safetensors_t file, const char* name,
+                                        vt_tensor_t* out);
+  vt_status_t (*safetensors_num_metadata)(vt_safetensors_t file, int64_t* out);
+  vt_status_t (*safetensors_metadata_item)(vt_safetensors_t file, int64_t index,
+                                           const char** key, const char** value);
+  vt_status_t (*safetensors_save_file)(const char* path, const char* const* names,
+                                       const vt_tensor_t* tensors, int64_t count,
+                                       const char* const* metadata_keys,
+                                       const char* const* metadata_values,
+                                       int64_t metadata_count);
+  vt_status_t (*safetensors_save_buffer)(const char* const* names, const vt_tensor_t* tensors,
+                                         int64_t count, const char* const* metadata_keys,
+                                         const char* const* metadata_values,
+                                         int64_t metadata_count, void** out_data,
+                                         size_t* out_nbytes);
 } vt_api_t;
 
 VT_EXTERN_C_BEGIN

@@ -60,6 +60,16 @@ const vt_api_t kApi = {
     vt_iter_output,
     vt_iter_numel,
     vt_iter_for_each,
+    vt_safetensors_open,
+    vt_safetensors_open_buffer,
+    vt_safetensors_close,
+    vt_safetensors_num_tensors,
+    vt_safetensors_tensor_name,
+    vt_safetensors_get_tensor,
+    vt_safetensors_num_metadata,
+    vt_safetensors_metadata_item,
+    vt_safetensors_save_file,
+    vt_safetensors_save_buffer,
 };
 
 }  // namespace

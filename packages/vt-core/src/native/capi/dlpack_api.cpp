@@ -17,6 +17,13 @@ struct ExportContext {
   int64_t strides[VT_MAX_DIMS];
 };
 
+// What an imported tensor's storage calls when it dies: the producer's deleter, once armed.
+struct ImportContext {
+  void* managed = nullptr;
+  void (*deleter)(void* managed) = nullptr;
+  bool armed = false;
+};
+
 void delete_export(DLManagedTensorVersioned* self) {
   delete static_cast<ExportContext*>(self->manager_ctx);
   delete self;
@@ -78,14 +85,29 @@ Tensor import_tensor(const DLTensor& t, Managed* managed, const char* fn) {
   VT_CHECK_VALUE(t.byte_offset % uint64_t(item) == 0, fn, ": byte_offset ", t.byte_offset,
                  " is not a multiple of the item size ", item);
   char* base = static_cast<char*>(t.data) + t.byte_offset;
+  // Typed kernels load elements through T*, which must be aligned.
+  VT_CHECK_VALUE(extent == 0 || reinterpret_cast<uintptr_t>(base) % uint64_t(item) == 0, fn,
+                 ": the data pointer is not aligned to the ", item, "-byte item size");
   vt::Device device{dev_type, t.device.device_id};
-  auto free_fn = [](void*, size_t, vt::Device, void* ctx) {
-    auto* m = static_cast<Managed*>(ctx);
-    if (m->deleter) m->deleter(m);
+  // The producer's deleter runs only once the tensor exists: a failure while building it must
+  // leave ownership with the caller, as the ABI promises.
+  auto ctx = std::make_unique<ImportContext>();
+  ctx->managed = managed;
+  ctx->deleter = [](void* m) {
+    auto* self = static_cast<Managed*>(m);
+    if (self->deleter) self->deleter(self);
   };
+  auto free_fn = [](void*, size_t, vt::Device, void* c) {
+    std::unique_ptr<ImportContext> owned(static_cast<ImportContext*>(c));
+    if (owned->armed) owned->deleter(owned->managed);
+  };
+  ImportContext* raw = ctx.get();
   auto storage = vt::intrusive_ptr<vt::Storage>::make(base, size_t(extent * item), device, free_fn,
-                                                      managed);
-  return Tensor(vt::intrusive_ptr<vt::TensorImpl>::make(std::move(storage), dtype, shape, strides, 0));
+                                                      raw);
+  ctx.release();  // the storage frees it from here on
+  Tensor out(vt::intrusive_ptr<vt::TensorImpl>::make(std::move(storage), dtype, shape, strides, 0));
+  raw->armed = true;
+  return out;
 }
 
 }  // namespace

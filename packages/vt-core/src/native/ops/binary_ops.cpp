@@ -1,48 +1,20 @@
-// add, sub, mul, div (true division) and their in-place and reversed-scalar forms.
+// add, sub (with alpha), mul, div (true division) in functional, in-place and out= forms, and
+// the reversed-number forms rsub and rdiv. register_binary_ops() also registers the family's
+// other binary and ternary groups.
 #include <cmath>
 
 #include "core/error.h"
-#include "dispatch/dispatcher.h"
-#include "ops/loops.h"
-#include "ops/ops.h"
+#include "ops/pointwise_internal.h"
 #include "ops/registration.h"
 
 namespace vt {
 namespace {
 
-// make(tag) returns the opmath functor for dtype decltype(tag).
-template <typename Make>
-Tensor run_binary(const char* name, const Tensor& out, const Tensor& a, const Tensor& b,
-                  bool int_to_float, Make make) {
-  IterConfig c;
-  c.op_name = name;
-  c.outputs = {out};
-  c.inputs = {a, b};
-  c.promote_int_to_float = int_to_float;
-  TensorIterator it(std::move(c));
-  visit_dtype(it.compute_dtype(), [&](auto tag) { binary_loop<decltype(tag)>(it, make(tag)); });
-  it.finish();
-  if (out.defined()) out.bump_version();
-  return it.output();
-}
+using pointwise::Dtypes;
 
-template <typename Make>
-Tensor run_scalar(const char* name, const Tensor& out, const Tensor& a, const Scalar& b,
-                  bool int_to_float, Make make) {
-  IterConfig c;
-  c.op_name = name;
-  c.outputs = {out};
-  c.inputs = {a};
-  c.scalars = {b};
-  c.promote_int_to_float = int_to_float;
-  TensorIterator it(std::move(c));
-  visit_dtype(it.compute_dtype(), [&](auto tag) { unary_loop<decltype(tag)>(it, make(tag)); });
-  it.finish();
-  if (out.defined()) out.bump_version();
-  return it.output();
+ScalarType number_dtype(const Scalar& s) {
+  return s.is_bool() ? ScalarType::Bool : s.is_floating() ? ScalarType::Float64 : ScalarType::Int64;
 }
-
-ScalarType scalar_result_type(const Tensor& a, const Scalar& b) { return result_type({a}, {b}); }
 
 void check_alpha(const char* op, ScalarType result, const Scalar& alpha) {
   VT_CHECK(!alpha.is_bool() || result == ScalarType::Bool, op,
@@ -53,8 +25,8 @@ void check_alpha(const char* op, ScalarType result, const Scalar& alpha) {
 
 void check_sub(ScalarType a, ScalarType b) {
   VT_CHECK(a != ScalarType::Bool || b != ScalarType::Bool,
-           "Subtraction, the `-` operator, with two bool tensors is not supported. If you are "
-           "trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+           "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+           "or `logical_xor()` operator instead.");
   VT_CHECK(a != ScalarType::Bool && b != ScalarType::Bool,
            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
            "trying to invert a mask, use the `~` or `logical_not()` operator instead.");
@@ -80,60 +52,33 @@ auto add_fn(const Scalar& alpha, bool negate) {
   };
 }
 
-Tensor add_tensor(const Tensor& out, const Tensor& a, const Tensor& b, const Scalar& alpha,
-                  bool negate, const char* name) {
-  ScalarType rt = result_type({a, b}, {});
-  check_alpha(name, rt, alpha);
-  if (negate) check_sub(a.dtype(), b.dtype());
-  return run_binary(name, out, a, b, false, add_fn(alpha, negate));
+Tensor add_impl(const Tensor& out, const Tensor& a, const Tensor& b, const Scalar& alpha) {
+  check_alpha("add", result_type({a, b}, {}), alpha);
+  return pointwise::binary<Dtypes::All>("add", out, a, b, {}, add_fn(alpha, false));
 }
-
-Tensor add_scalar(const Tensor& out, const Tensor& a, const Scalar& b, const Scalar& alpha,
-                  bool negate, const char* name) {
-  ScalarType rt = scalar_result_type(a, b);
-  check_alpha(name, rt, alpha);
-  if (negate) check_sub(a.dtype(), b.is_bool() ? ScalarType::Bool : ScalarType::Int64);
-  return run_scalar(name, out, a, b, false, [&](auto tag) {
-    using M = opmath_t<decltype(tag)>;
-    auto f = add_fn(alpha, negate)(tag);
-    const M bv = b.to<M>();
-    return [f, bv](M x) -> M { return f(x, bv); };
-  });
+Tensor add_scalar_impl(const Tensor& out, const Tensor& a, const Scalar& b, const Scalar& alpha) {
+  check_alpha("add", result_type({a}, {b}), alpha);
+  return pointwise::binary<Dtypes::All>("add", out, a, b, {}, add_fn(alpha, false));
 }
-
-Tensor add_kernel(const Tensor& a, const Tensor& b, const Scalar& alpha) {
-  return add_tensor(Tensor(), a, b, alpha, false, "add");
+Tensor sub_impl(const Tensor& out, const Tensor& a, const Tensor& b, const Scalar& alpha) {
+  check_alpha("sub", result_type({a, b}, {}), alpha);
+  check_sub(a.dtype(), b.dtype());
+  return pointwise::binary<Dtypes::All>("sub", out, a, b, {}, add_fn(alpha, true));
 }
-Tensor add_scalar_kernel(const Tensor& a, const Scalar& b, const Scalar& alpha) {
-  return add_scalar(Tensor(), a, b, alpha, false, "add");
-}
-Tensor add__kernel(const Tensor& a, const Tensor& b, const Scalar& alpha) {
-  return add_tensor(a, a, b, alpha, false, "add_");
-}
-Tensor add__scalar_kernel(const Tensor& a, const Scalar& b, const Scalar& alpha) {
-  return add_scalar(a, a, b, alpha, false, "add_");
-}
-Tensor sub_kernel(const Tensor& a, const Tensor& b, const Scalar& alpha) {
-  return add_tensor(Tensor(), a, b, alpha, true, "sub");
-}
-Tensor sub_scalar_kernel(const Tensor& a, const Scalar& b, const Scalar& alpha) {
-  return add_scalar(Tensor(), a, b, alpha, true, "sub");
-}
-Tensor sub__kernel(const Tensor& a, const Tensor& b, const Scalar& alpha) {
-  return add_tensor(a, a, b, alpha, true, "sub_");
-}
-Tensor sub__scalar_kernel(const Tensor& a, const Scalar& b, const Scalar& alpha) {
-  return add_scalar(a, a, b, alpha, true, "sub_");
+Tensor sub_scalar_impl(const Tensor& out, const Tensor& a, const Scalar& b, const Scalar& alpha) {
+  check_alpha("sub", result_type({a}, {b}), alpha);
+  check_sub(a.dtype(), number_dtype(b));
+  return pointwise::binary<Dtypes::All>("sub", out, a, b, {}, add_fn(alpha, true));
 }
 
 // other - alpha * self
 Tensor rsub_scalar_kernel(const Tensor& a, const Scalar& other, const Scalar& alpha) {
-  check_alpha("rsub", scalar_result_type(a, other), alpha);
-  check_sub(a.dtype(), other.is_bool() ? ScalarType::Bool : ScalarType::Int64);
-  return run_scalar("rsub", Tensor(), a, other, false, [&](auto tag) {
+  check_alpha("rsub", result_type({a}, {other}), alpha);
+  check_sub(a.dtype(), number_dtype(other));
+  return pointwise::binary<Dtypes::Numeric>("rsub", Tensor(), a, other, {}, [&](auto tag) {
     using M = opmath_t<decltype(tag)>;
-    const M ov = other.to<M>(), al = alpha.to<M>();
-    return [ov, al](M x) -> M { return M(ov - al * x); };
+    const M al = alpha.to<M>();
+    return [al](M x, M o) -> M { return M(o - al * x); };
   });
 }
 
@@ -143,23 +88,12 @@ auto mul_fn = [](auto tag) {
   else return [](M x, M y) -> M { return M(x * y); };
 };
 
-Tensor mul_kernel(const Tensor& a, const Tensor& b) {
-  return run_binary("mul", Tensor(), a, b, false, mul_fn);
+Tensor mul_impl(const Tensor& out, const Tensor& a, const Tensor& b) {
+  return pointwise::binary<Dtypes::All>("mul", out, a, b, {}, mul_fn);
 }
-Tensor mul__kernel(const Tensor& a, const Tensor& b) {
-  return run_binary("mul_", a, a, b, false, mul_fn);
+Tensor mul_scalar_impl(const Tensor& out, const Tensor& a, const Scalar& b) {
+  return pointwise::binary<Dtypes::All>("mul", out, a, b, {}, mul_fn);
 }
-template <bool kInPlace>
-Tensor mul_scalar_impl(const Tensor& a, const Scalar& b) {
-  return run_scalar(kInPlace ? "mul_" : "mul", kInPlace ? a : Tensor(), a, b, false, [&](auto tag) {
-    using M = opmath_t<decltype(tag)>;
-    const M bv = b.to<M>();
-    auto f = mul_fn(tag);
-    return [f, bv](M x) -> M { return f(x, bv); };
-  });
-}
-Tensor mul_scalar_kernel(const Tensor& a, const Scalar& b) { return mul_scalar_impl<false>(a, b); }
-Tensor mul__scalar_kernel(const Tensor& a, const Scalar& b) { return mul_scalar_impl<true>(a, b); }
 
 // True division always computes in a floating type.
 auto div_fn = [](auto tag) {
@@ -167,70 +101,59 @@ auto div_fn = [](auto tag) {
   return [](M x, M y) -> M { return M(x / y); };
 };
 
-Tensor div_kernel(const Tensor& a, const Tensor& b) {
-  return run_binary("div", Tensor(), a, b, true, div_fn);
-}
-Tensor div__kernel(const Tensor& a, const Tensor& b) {
-  return run_binary("div_", a, a, b, true, div_fn);
-}
-template <bool kInPlace>
-Tensor div_scalar_impl(const Tensor& a, const Scalar& b) {
-  return run_scalar(kInPlace ? "div_" : "div", kInPlace ? a : Tensor(), a, b, true, [&](auto tag) {
-    using M = opmath_t<decltype(tag)>;
-    const M bv = b.to<M>();
-    return [bv](M x) -> M { return M(x / bv); };
-  });
-}
-Tensor div_scalar_kernel(const Tensor& a, const Scalar& b) { return div_scalar_impl<false>(a, b); }
-Tensor div__scalar_kernel(const Tensor& a, const Scalar& b) { return div_scalar_impl<true>(a, b); }
-
 Tensor rdiv_scalar_kernel(const Tensor& a, const Scalar& other) {
-  return run_scalar("rdiv", Tensor(), a, other, true, [&](auto tag) {
+  return pointwise::binary<Dtypes::Floating>("rdiv", Tensor(), a, other, {.int_to_float = true},
+                                             [](auto tag) {
     using M = opmath_t<decltype(tag)>;
-    const M ov = other.to<M>();
-    return [ov](M x) -> M { return M(ov / x); };
+    return [](M x, M o) -> M { return M(o / x); };
   });
 }
 
 }  // namespace
 
+namespace pointwise {
+
+Tensor true_divide(const Tensor& out, const Tensor& a, const Tensor& b) {
+  return binary<Dtypes::Floating>("div", out, a, b, {.int_to_float = true}, div_fn);
+}
+Tensor true_divide(const Tensor& out, const Tensor& a, const Scalar& b) {
+  return binary<Dtypes::Floating>("div", out, a, b, {.int_to_float = true}, div_fn);
+}
+
+}  // namespace pointwise
+
+namespace {
+Tensor div_impl(const Tensor& out, const Tensor& a, const Tensor& b) {
+  return pointwise::true_divide(out, a, b);
+}
+Tensor div_scalar_impl(const Tensor& out, const Tensor& a, const Scalar& b) {
+  return pointwise::true_divide(out, a, b);
+}
+}  // namespace
+
 void register_binary_ops() {
-  define_kernel("vt::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor",
-                VT_DEVICE_CPU, &add_kernel);
-  define_kernel("vt::add.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor",
-                VT_DEVICE_CPU, &add_scalar_kernel);
-  define_kernel("vt::add_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)",
-                VT_DEVICE_CPU, &add__kernel);
-  define_kernel("vt::add_.Scalar(Tensor(a!) self, Scalar other, Scalar alpha=1) -> Tensor(a!)",
-                VT_DEVICE_CPU, &add__scalar_kernel);
-  define_kernel("vt::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor",
-                VT_DEVICE_CPU, &sub_kernel);
-  define_kernel("vt::sub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor",
-                VT_DEVICE_CPU, &sub_scalar_kernel);
-  define_kernel("vt::sub_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)",
-                VT_DEVICE_CPU, &sub__kernel);
-  define_kernel("vt::sub_.Scalar(Tensor(a!) self, Scalar other, Scalar alpha=1) -> Tensor(a!)",
-                VT_DEVICE_CPU, &sub__scalar_kernel);
+  using namespace pointwise;
+  define_forms<&add_impl>("add", "Tensor", "Tensor self, Tensor other, *, Scalar alpha=1", true,
+                          "out");
+  define_forms<&add_scalar_impl>("add", "Scalar", "Tensor self, Scalar other, Scalar alpha=1",
+                                 true);
+  define_forms<&sub_impl>("sub", "Tensor", "Tensor self, Tensor other, *, Scalar alpha=1", true,
+                          "out");
+  define_forms<&sub_scalar_impl>("sub", "Scalar", "Tensor self, Scalar other, Scalar alpha=1",
+                                 true);
   define_kernel("vt::rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor",
                 VT_DEVICE_CPU, &rsub_scalar_kernel);
-  define_kernel("vt::mul.Tensor(Tensor self, Tensor other) -> Tensor",
-                VT_DEVICE_CPU, &mul_kernel);
-  define_kernel("vt::mul.Scalar(Tensor self, Scalar other) -> Tensor",
-                VT_DEVICE_CPU, &mul_scalar_kernel);
-  define_kernel("vt::mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)",
-                VT_DEVICE_CPU, &mul__kernel);
-  define_kernel("vt::mul_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)",
-                VT_DEVICE_CPU, &mul__scalar_kernel);
-  define_kernel("vt::div.Tensor(Tensor self, Tensor other) -> Tensor",
-                VT_DEVICE_CPU, &div_kernel);
-  define_kernel("vt::div.Scalar(Tensor self, Scalar other) -> Tensor",
-                VT_DEVICE_CPU, &div_scalar_kernel);
-  define_kernel("vt::div_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)",
-                VT_DEVICE_CPU, &div__kernel);
-  define_kernel("vt::div_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)",
-                VT_DEVICE_CPU, &div__scalar_kernel);
+  define_binary_tensor<&mul_impl>("mul");
+  define_binary_scalar<&mul_scalar_impl>("mul");
+  define_binary_tensor<&div_impl>("div");
+  define_binary_scalar<&div_scalar_impl>("div");
   define_kernel("vt::rdiv.Scalar(Tensor self, Scalar other) -> Tensor",
                 VT_DEVICE_CPU, &rdiv_scalar_kernel);
+  register_divide_ops();
+  register_pow_ops();
+  register_compare_ops();
+  register_bitwise_ops();
+  register_ternary_ops();
 }
 
 }  // namespace vt

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <tuple>
+#include <utility>
 
 #include "core/scalar_type.h"
 #include "core/thread_pool.h"
@@ -10,47 +12,71 @@
 
 namespace vt {
 
+namespace detail {
+
+template <typename T>
+inline const T& at(const char* p, int64_t i, int64_t stride) {
+  return *reinterpret_cast<const T*>(p + i * stride);
+}
+
+}  // namespace detail
+
+// out = f(in...) with operand 0 of type Out and input k of type In_k; f takes opmath values
+// and its result is converted to Out. Contiguous runs (and, for two inputs, one broadcast
+// input) get loops without stride arithmetic.
+template <typename Out, typename... In, typename F>
+void map_loop(const TensorIterator& it, F f, int64_t grain = kGrainSize) {
+  constexpr size_t N = sizeof...(In);
+  it.for_each([&f](char** data, const int64_t* s, int64_t n) {
+    Out* out = reinterpret_cast<Out*>(data[0]);
+    bool contiguous = s[0] == int64_t(sizeof(Out));
+    [&]<size_t... I>(std::index_sequence<I...>) {
+      ((contiguous = contiguous && s[I + 1] == int64_t(sizeof(In))), ...);
+      if (contiguous) {
+        auto run = [&](const In*... in) {
+          for (int64_t i = 0; i < n; ++i) out[i] = static_cast<Out>(f(opmath_t<In>(in[i])...));
+        };
+        return run(reinterpret_cast<const In*>(data[I + 1])...);
+      }
+      if constexpr (N == 2) {
+        using A = std::tuple_element_t<0, std::tuple<In...>>;
+        using B = std::tuple_element_t<1, std::tuple<In...>>;
+        const A* a = reinterpret_cast<const A*>(data[1]);
+        const B* b = reinterpret_cast<const B*>(data[2]);
+        if (s[0] == int64_t(sizeof(Out)) && s[1] == int64_t(sizeof(A)) && s[2] == 0) {
+          const opmath_t<B> bv(*b);
+          for (int64_t i = 0; i < n; ++i) out[i] = static_cast<Out>(f(opmath_t<A>(a[i]), bv));
+          return;
+        }
+        if (s[0] == int64_t(sizeof(Out)) && s[1] == 0 && s[2] == int64_t(sizeof(B))) {
+          const opmath_t<A> av(*a);
+          for (int64_t i = 0; i < n; ++i) out[i] = static_cast<Out>(f(av, opmath_t<B>(b[i])));
+          return;
+        }
+      }
+      for (int64_t i = 0; i < n; ++i)
+        *reinterpret_cast<Out*>(data[0] + i * s[0]) =
+            static_cast<Out>(f(opmath_t<In>(detail::at<In>(data[I + 1], i, s[I + 1]))...));
+    }(std::index_sequence_for<In...>{});
+  }, grain);
+}
+
 // out = f(a) with a of the same dtype T; f works on opmath values.
 template <typename T, typename F>
 void unary_loop(const TensorIterator& it, F f) {
-  using M = opmath_t<T>;
-  it.for_each([&f](char** data, const int64_t* s, int64_t n) {
-    if (s[0] == sizeof(T) && s[1] == sizeof(T)) {
-      T* out = reinterpret_cast<T*>(data[0]);
-      const T* a = reinterpret_cast<const T*>(data[1]);
-      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(f(static_cast<M>(a[i])));
-    } else {
-      for (int64_t i = 0; i < n; ++i)
-        *reinterpret_cast<T*>(data[0] + i * s[0]) =
-            static_cast<T>(f(static_cast<M>(*reinterpret_cast<const T*>(data[1] + i * s[1]))));
-    }
-  }, kGrainSize);
+  map_loop<T, T>(it, f);
 }
 
 // out = f(a, b), all of dtype T.
 template <typename T, typename F>
 void binary_loop(const TensorIterator& it, F f) {
-  using M = opmath_t<T>;
-  it.for_each([&f](char** data, const int64_t* s, int64_t n) {
-    T* out = reinterpret_cast<T*>(data[0]);
-    const T* a = reinterpret_cast<const T*>(data[1]);
-    const T* b = reinterpret_cast<const T*>(data[2]);
-    constexpr int64_t z = sizeof(T);
-    if (s[0] == z && s[1] == z && s[2] == z) {
-      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(f(M(a[i]), M(b[i])));
-    } else if (s[0] == z && s[1] == z && s[2] == 0) {
-      const M bv = M(*b);
-      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(f(M(a[i]), bv));
-    } else if (s[0] == z && s[1] == 0 && s[2] == z) {
-      const M av = M(*a);
-      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(f(av, M(b[i])));
-    } else {
-      for (int64_t i = 0; i < n; ++i)
-        *reinterpret_cast<T*>(data[0] + i * s[0]) =
-            static_cast<T>(f(M(*reinterpret_cast<const T*>(data[1] + i * s[1])),
-                             M(*reinterpret_cast<const T*>(data[2] + i * s[2]))));
-    }
-  }, kGrainSize);
+  map_loop<T, T, T>(it, f);
+}
+
+// out = f(a, b, c), all of dtype T.
+template <typename T, typename F>
+void ternary_loop(const TensorIterator& it, F f) {
+  map_loop<T, T, T, T>(it, f);
 }
 
 }  // namespace vt

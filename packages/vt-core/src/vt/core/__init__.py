@@ -17,7 +17,7 @@ Tensor = _C.Tensor
 dtype = _C.dtype
 device = _C.device
 
-from vt.core import library, ops  # noqa: F401
+from vt.core import library, ops, safetensors  # noqa: F401
 from vt.core._creation import tensor  # noqa: F401
 from vt.core._printing import get_printoptions, set_printoptions  # noqa: F401
 
