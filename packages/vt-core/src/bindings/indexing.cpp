@@ -24,8 +24,8 @@ bool is_int_index(PyObject* o) { return !PyBool_Check(o) && PyIndex_Check(o) && 
 // Sequences become index tensors as torch makes them: bools (and uint8 arrays) make a mask,
 // other numbers int64 (floats truncate; an empty list indexes nothing).
 vt::Tensor sequence_to_tensor(nb::handle seq) {
-  static nb::object* make = new nb::object(nb::module_::import_("vt.core").attr("tensor"));
-  vt::Tensor t = nb::cast<vt::Tensor>((*make)(seq));
+  // Looked up per call: a cached reference would keep vt.core alive past nanobind's teardown.
+  vt::Tensor t = nb::cast<vt::Tensor>(nb::module_::import_("vt.core").attr("tensor")(seq));
   ScalarType dt = t.dtype();
   if (dt == ScalarType::Bool || dt == ScalarType::UInt8 || dt == ScalarType::Int64 || dt == ScalarType::Int32)
     return t;

@@ -23,16 +23,13 @@ std::vector<Tensor> index_tensors(nb::handle h, const char* op) {
   return out;
 }
 
-// torch.return_types-style named tuples: results read as r.values / r.indices or unpack.
-nb::object named_pair(const char* name, const std::tuple<Tensor, Tensor>& r) {
-  static nb::object* sort_type = nullptr;
-  static nb::object* topk_type = nullptr;
-  nb::object*& type = std::string_view(name) == "sort" ? sort_type : topk_type;
-  if (!type) {
-    nb::object make = nb::module_::import_("collections").attr("namedtuple");
-    type = new nb::object(make(name, nb::make_tuple("values", "indices"), nb::arg("module") = "vt.core"));
-  }
-  return (*type)(std::get<0>(r), std::get<1>(r));
+// torch.return_types-style named tuples (r.values, r.indices, or unpacking), made at bind time.
+nb::object* g_sort_result = nullptr;
+nb::object* g_topk_result = nullptr;
+
+nb::object make_result_type(const char* name) {
+  nb::object namedtuple = nb::module_::import_("collections").attr("namedtuple");
+  return namedtuple(name, nb::make_tuple("values", "indices"), nb::arg("module") = "vt.core");
 }
 
 Tensor masked_fill(const Tensor& t, const Tensor& mask, nb::handle value) {
@@ -83,10 +80,12 @@ Tensor index_put_(const Tensor& t, nb::handle indices, const Tensor& values, boo
 }
 
 nb::object sort(const Tensor& t, int64_t dim, bool descending, std::optional<bool> stable) {
-  return named_pair("sort", vt::sort(t, dim, descending, stable.value_or(false)));
+  auto [values, indices] = vt::sort(t, dim, descending, stable.value_or(false));
+  return (*g_sort_result)(values, indices);
 }
 nb::object topk(const Tensor& t, int64_t k, int64_t dim, bool largest, bool sorted) {
-  return named_pair("topk", vt::topk(t, k, dim, largest, sorted));
+  auto [values, indices] = vt::topk(t, k, dim, largest, sorted);
+  return (*g_topk_result)(values, indices);
 }
 
 // torch.unique returns the values alone, or a tuple with the requested extras.
@@ -104,6 +103,8 @@ nb::object unique(const Tensor& t, bool sorted, bool return_inverse, bool return
 }  // namespace
 
 void bind_index_ops(nb::module_& m, nb::class_<Tensor>& cls) {
+  g_sort_result = new nb::object(make_result_type("sort"));
+  g_topk_result = new nb::object(make_result_type("topk"));
   using TTT = Tensor (*)(const Tensor&, int64_t, const Tensor&, const Tensor&);
   using ITTT = const Tensor& (*)(const Tensor&, int64_t, const Tensor&, const Tensor&);
   cls.def("masked_fill", &masked_fill, nb::arg("mask"), nb::arg("value"))

@@ -15,10 +15,11 @@ const BinaryFns kMinimum{"minimum", nullptr, &vt::minimum, nullptr, nullptr, nul
 
 nb::object where_call(nb::handle cond, nb::handle input, nb::handle other, nb::handle out) {
   const Tensor c = tensor_arg(cond, "where", "condition", 1);
-  if (input.is_none() && other.is_none())
-    fail(VT_ERROR_NOT_IMPLEMENTED,
-         "where(condition) with one argument (nonzero as a tuple) is not implemented in vt.core; "
-         "pass input and other");
+  if (input.is_none() && other.is_none()) {
+    // where(condition) is nonzero(condition, as_tuple=True), which the index family provides.
+    nb::object nonzero = nb::module_::import_("vt.core._C").attr("nonzero");
+    return nonzero(cond, nb::arg("as_tuple") = true);
+  }
   if (!out.is_none()) {
     vt::where_out(out_arg(out, "where"), c, tensor_arg(input, "where", "input", 2, true),
                   tensor_arg(other, "where", "other", 3, true));

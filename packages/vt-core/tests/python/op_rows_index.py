@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-
 import vt.core as vt
 from op_table import ALL_DTYPES, NUMERIC_DTYPES, OpInfo, Sample, make
 from reference import from_torch

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-
 import vt.core as vt
-from op_table import ALL_DTYPES, NUMERIC_DTYPES, OpInfo, Sample, make
+from op_table import ALL_DTYPES, OpInfo, Sample, make
 
 
 def _layouts(dtype: str, shape=(4, 5, 6), strided: bool = True):

@@ -9,7 +9,6 @@ import warnings
 import numpy as np
 import pytest
 import torch
-
 import vt.core as vt
 from reference import assert_same, from_torch
 
@@ -108,7 +107,7 @@ def test_getitem_matches_torch(base, index):
     ti, vi = both(INDICES[index])
     try:
         want = _getitem(ref, ti)
-    except Exception as e:
+    except (IndexError, RuntimeError, TypeError, ValueError) as e:
         with pytest.raises(type(e)):
             _getitem(x, vi)
         return
@@ -126,7 +125,7 @@ def test_setitem_matches_torch(base, index):
     ti, vi = both(INDICES[index])
     try:
         shape = _getitem(BASES[base](torch), ti).shape
-    except Exception:
+    except (IndexError, RuntimeError, TypeError, ValueError):
         return  # getitem already compares the error
     for kind in ("number", "tensor", "one element"):
         ref, x = BASES[base](torch), BASES[base](vt)
@@ -134,12 +133,12 @@ def test_setitem_matches_torch(base, index):
             tv = vv = -7
         else:
             n = 1 if kind == "one element" else int(np.prod(shape))
-            tv = torch.arange(1, 1 + n).to(ref.dtype).reshape(shape if n > 1 or not shape else [1])
+            tv = torch.arange(1, 1 + n).to(ref.dtype).reshape([1] if kind == "one element" else shape)
             vv = from_torch(tv)
         version = x._version
         try:
             _setitem(ref, ti, tv)
-        except Exception as e:
+        except (IndexError, RuntimeError, TypeError, ValueError) as e:
             with pytest.raises(type(e)):
                 _setitem(x, vi, vv)
             continue
@@ -302,7 +301,7 @@ OP_ERRORS = {
     "index_select_2d_index": (lambda m: m.zeros(3, 4).index_select(1, m.tensor([[0, 3]])), IndexError, r"vector"),
     "index_select_float": (lambda m: m.zeros(3, 4).index_select(1, m.tensor([0.0])), RuntimeError, r"int32 or int64"),
     "index_select_out_of_range": (lambda m: m.zeros(3).index_select(0, m.tensor([3])), IndexError, r"out of"),
-    "index_select_0d_many": (lambda m: m.ones(()).index_select(0, m.tensor([0, 0])), IndexError, r"only 1 value"),
+    "index_select_0d_many": (lambda m: m.ones(()).index_select(0, m.tensor([0, 0])), RuntimeError, r"only 1 value"),
     "gather_float": (lambda m: m.zeros(3, 4).gather(1, m.tensor([[0.0]])), RuntimeError, r"int64 for index"),
     "gather_ndim": (lambda m: m.zeros(3, 4).gather(1, m.tensor([0])), RuntimeError, r"same number of dimensions"),
     "gather_size": (lambda m: m.zeros(2, 3).gather(0, m.zeros(2, 5, dtype=m.int64)), RuntimeError,
@@ -418,7 +417,7 @@ def test_failed_scatter_leaves_self_unchanged():
 def test_sort_and_topk_results_unpack_and_name_their_parts():
     ref = torch.tensor([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]])
     x = from_torch(ref)
-    values, indices = x.sort(descending=True)
+    values, _ = x.sort(descending=True)
     assert_same(values, ref.sort(descending=True).values)
     assert_same(x.sort(dim=0).indices, ref.sort(dim=0).indices)
     top = vt.topk(x, 2)

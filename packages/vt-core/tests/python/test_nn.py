@@ -233,8 +233,9 @@ def test_norms_of_constant_rows():
     # variance, so exact values are checked against the definition); rms_norm of zeros is zero.
     x = torch.full((3, 8), 2.5)
     same("layer_norm", x, (8,), bias=torch.arange(8.0), rtol=0, atol=0)
-    got = same("group_norm", x.view(3, 4, 2), 2, bias=torch.arange(4.0))
+    got = vt.group_norm(from_torch(x.view(3, 4, 2)), 2, bias=from_torch(torch.arange(4.0)))
     assert to_torch(got).tolist() == [[[float(c)] * 2 for c in range(4)]] * 3
+    assert_same(got, F.group_norm(x.view(3, 4, 2), 2, bias=torch.arange(4.0)), rtol=0, atol=1e-4)
     same("rms_norm", torch.zeros(3, 8), (8,), rtol=0, atol=0)
 
 
@@ -326,3 +327,114 @@ def test_interpolate_modes_not_implemented_name_the_mode():
         vt.interpolate(from_torch(torch.randn(1, 1, 4, 4)), size=2, mode="bicubic")
     with pytest.raises(NotImplementedError, match="upsample_bilinear2d"):
         vt.interpolate(from_torch(torch.ones(1, 1, 4, 4, dtype=torch.uint8)), size=2, mode="bilinear")
+
+
+# convolution ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,args,kwargs,exc", [
+    ("conv2d", (torch.randn(1, 3, 5, 5), torch.randn(4, 2, 3, 3)), {}, RuntimeError),
+    ("conv2d", (torch.randn(1, 4, 5, 5), torch.randn(4, 2, 3, 3)), {"groups": 3}, RuntimeError),
+    ("conv2d", (torch.randn(1, 3, 2, 2), torch.randn(4, 3, 3, 3)), {}, RuntimeError),
+    ("conv2d", (torch.randn(1, 3, 5, 5), torch.randn(4, 3, 3, 3)), {"stride": 2, "padding": "same"}, RuntimeError),
+    ("conv2d", (torch.randn(1, 3, 5, 5), torch.randn(4, 3, 3, 3)), {"padding": "foo"}, RuntimeError),
+    ("conv2d", (torch.ones(1, 3, 5, 5), torch.ones(4, 3, 3, 3).double()), {}, RuntimeError),
+    ("conv2d", (torch.ones(5, 5), torch.ones(4, 3, 3, 3)), {}, RuntimeError),
+    ("conv2d", (torch.ones(1, 3, 5, 5), torch.ones(4, 3, 3, 3), torch.ones(3)), {}, RuntimeError),
+    ("conv2d", (torch.ones(1, 3, 5, 5), torch.ones(4, 3, 3, 3)), {"stride": 0}, RuntimeError),
+    ("conv2d", (torch.ones(1, 3, 5, 5), torch.ones(4, 3, 3, 3)), {"padding": -1}, RuntimeError),
+    ("conv2d", (torch.ones(1, 3, 5, 5), torch.ones(4, 3, 3, 3)), {"groups": 0}, RuntimeError),
+    ("conv2d", (torch.ones(1, 3, 5, 5), torch.ones(4, 3, 3, 3)), {"stride": (1, 1, 1)}, RuntimeError),
+    ("conv1d", (torch.ones(1, 1, 3), torch.ones(1, 1, 2, 2)), {}, RuntimeError),
+    ("conv2d", (torch.ones(1, 1, 3, 3, dtype=torch.bool), torch.ones(1, 1, 2, 2, dtype=torch.bool)), {},
+     NotImplementedError),
+])
+def test_conv_errors(name, args, kwargs, exc):
+    both_raise(exc, name, *args, **kwargs)
+
+
+# attention --------------------------------------------------------------------------------------
+
+Q, K, V = (torch.randn(2, 3, 4, 8), torch.randn(2, 3, 5, 8), torch.randn(2, 3, 5, 6))
+
+
+@pytest.mark.parametrize("args,kwargs", [
+    ((Q, K, V), {"attn_mask": torch.ones(4, 5, dtype=torch.bool), "is_causal": True}),
+    ((Q, K.double(), V), {}),
+    ((Q.long(), K.long(), V.long()), {}),
+    ((Q, K, V), {"attn_mask": torch.zeros(4, 5, dtype=torch.long)}),
+    ((Q, K, V), {"attn_mask": torch.zeros(4, 5, dtype=torch.float64)}),
+    ((Q, K, V), {"attn_mask": torch.zeros(3, 5)}),
+    ((torch.randn(2, 4, 4, 8), K, V), {"enable_gqa": True}),
+    ((torch.randn(2, 6, 4, 8), K, V), {}),
+    ((torch.randn(8), torch.randn(8), torch.randn(6)), {}),
+])
+def test_attention_errors(args, kwargs):
+    both_raise(RuntimeError, "scaled_dot_product_attention", *args, **kwargs)
+
+
+def test_attention_dropout():
+    # p = 1 drops every weight; p = 0.5 keeps the output's shape and dtype.
+    same("scaled_dot_product_attention", Q, K, V, dropout_p=1.0, rtol=0, atol=0)
+    out = vt.scaled_dot_product_attention(from_torch(Q), from_torch(K), from_torch(V), dropout_p=0.5)
+    assert out.shape == (2, 3, 4, 6) and out.dtype == vt.float32
+
+
+def test_attention_fully_masked_float_rows_give_zeros():
+    mask = torch.zeros(4, 5)
+    mask[2] = -math.inf
+    got = same("scaled_dot_product_attention", Q, K, V, attn_mask=mask)
+    assert to_torch(got)[:, :, 2].abs().max().item() == 0.0
+
+
+# dropout ----------------------------------------------------------------------------------------
+
+def test_dropout_keeps_about_1_minus_p_and_scales_exactly():
+    x = torch.full((200000,), 3.0)
+    out = to_torch(vt.dropout(from_torch(x), 0.3))
+    dropped = (out == 0).double().mean().item()
+    assert abs(dropped - 0.3) < 0.01
+    scale = torch.tensor(1 / 0.7, dtype=torch.float32)
+    assert torch.equal(out[out != 0], torch.full_like(out[out != 0], 3.0) * scale)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])
+def test_dropout_dtypes(dtype):
+    x = torch.full((1000,), 1.5, dtype=getattr(torch, dtype))
+    out = to_torch(vt.dropout(from_torch(x), 0.25))
+    assert out.dtype == x.dtype
+    scale = torch.tensor(1 / 0.75, dtype=x.dtype)
+    assert set(out.unique().tolist()) <= {0.0, (x[0] * scale).item()}
+
+
+def test_dropout_returns_the_input_when_it_changes_nothing():
+    t = from_torch(X)
+    assert vt.dropout(t, 0.5, training=False) is t
+    assert vt.dropout(t, 0.0) is t
+    i = from_torch(torch.ones(3, dtype=torch.long))
+    assert vt.dropout(i, 0.5, training=False) is i
+
+
+def test_dropout_p_one_keeps_signs_like_torch():
+    same("dropout", torch.tensor([-1.0, 2.0, math.inf]), 1.0, rtol=0, atol=0)
+    x = torch.tensor([-1.0, 2.0, 0.0, -0.0])
+    got = to_torch(vt.dropout(from_torch(x), 1.0))
+    assert torch.equal(torch.signbit(got), torch.signbit(F.dropout(x, 1.0)))
+
+
+def test_dropout_inplace_and_seeded():
+    v = from_torch(torch.ones(1000))
+    version = v._version
+    assert vt.dropout(v, 0.5, inplace=True) is v
+    assert v._version > version
+    assert set(to_torch(v).unique().tolist()) == {0.0, 2.0}
+    vt.manual_seed(123)
+    a = to_torch(vt.dropout(from_torch(torch.ones(500)), 0.5))
+    vt.manual_seed(123)
+    b = to_torch(vt.dropout(from_torch(torch.ones(500)), 0.5))
+    assert torch.equal(a, b)
+
+
+def test_dropout_errors():
+    both_raise(ValueError, "dropout", X, 1.5, match="between 0 and 1")
+    both_raise(ValueError, "dropout", X, -0.1, training=False)
+    both_raise(RuntimeError, "dropout", torch.ones(3, dtype=torch.long), 0.5)

@@ -188,8 +188,6 @@ def test_out_with_number_operands():
     a = torch.arange(6).view(2, 3)
     for fn in (lambda m, o: m.add(a if m is torch else from_torch(a), 2.5, out=o),
                lambda m, o: m.pow(2, a if m is torch else from_torch(a), out=o),
-               lambda m, o: m.where(a > 2 if m is torch else from_torch(a) > 2, 1.5,
-                                    a if m is torch else from_torch(a), out=o),
                lambda m, o: m.clamp_min(a if m is torch else from_torch(a), 2.5, out=o)):
         want = fn(torch, torch.empty(2, 3))
         out = vt.empty(2, 3)
@@ -230,6 +228,14 @@ def test_comparison_with_unsupported_objects_and_hashing():
     v = vt.ones(3)
     assert (v == None) is False and (v != "a") is True  # noqa: E711
     assert {v: 1}[v] == 1 and len({v, vt.ones(3)}) == 2 and hash(v) == hash(v)
+
+
+def test_where_with_only_a_condition_gives_nonzero_indices():
+    c = torch.tensor([[True, False, True], [False, True, True]])
+    got, want = vt.where(from_torch(c)), torch.where(c)
+    assert isinstance(got, tuple) and len(got) == len(want) == 2
+    for g, w in zip(got, want):
+        assert_same(g, w)
 
 
 def test_numbers_as_first_operand_of_module_functions():

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-
 import vt.core as vt
 from reference import assert_same, from_torch
 

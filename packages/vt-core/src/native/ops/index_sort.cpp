@@ -1,5 +1,6 @@
 // sort, argsort and topk along one dim. Rows run in parallel; a single long row sorts in
-// parallel chunks. O(n log n) per row for sort, O(n + k log k) for topk.
+// parallel chunks. O(n log n) per row for sort; topk keeps a heap of k (O(n log k) at
+// worst, about n comparisons in practice) or selects in O(n + k log k) when k is large.
 #include "dispatch/dispatcher.h"
 #include "ops/index_internal.h"
 #include "ops/ops.h"
@@ -17,14 +18,30 @@ using SortKey = opmath_t<T>;
 template <typename T, typename Cmp>
 void order_row(const char* in, int64_t in_s, char* vals, int64_t v_s, char* idxs, int64_t i_s,
                int64_t n, int64_t keep, Cmp cmp, std::vector<std::pair<SortKey<T>, int64_t>>& buf) {
-  buf.resize(size_t(n));
-  for (int64_t j = 0; j < n; ++j)
-    buf[size_t(j)] = {SortKey<T>(*reinterpret_cast<const T*>(in + j * in_s)), j};
-  if (keep < n) {
-    std::nth_element(buf.begin(), buf.begin() + keep, buf.end(), cmp);
-    std::sort(buf.begin(), buf.begin() + keep, cmp);
+  auto key = [&](int64_t j) { return SortKey<T>(*reinterpret_cast<const T*>(in + j * in_s)); };
+  if (keep > 0 && keep * 64 <= n) {
+    // A few of many: a heap of the best `keep` seen so far, its worst on top; most elements
+    // cost one comparison.
+    buf.clear();
+    for (int64_t j = 0; j < keep; ++j) buf.push_back({key(j), j});
+    std::make_heap(buf.begin(), buf.end(), cmp);
+    for (int64_t j = keep; j < n; ++j) {
+      std::pair<SortKey<T>, int64_t> candidate{key(j), j};
+      if (!cmp(candidate, buf.front())) continue;
+      std::pop_heap(buf.begin(), buf.end(), cmp);
+      buf.back() = candidate;
+      std::push_heap(buf.begin(), buf.end(), cmp);
+    }
+    std::sort_heap(buf.begin(), buf.end(), cmp);
   } else {
-    parallel_sort(buf.data(), n, cmp);
+    buf.resize(size_t(n));
+    for (int64_t j = 0; j < n; ++j) buf[size_t(j)] = {key(j), j};
+    if (keep < n) {
+      std::nth_element(buf.begin(), buf.begin() + keep, buf.end(), cmp);
+      std::sort(buf.begin(), buf.begin() + keep, cmp);
+    } else {
+      parallel_sort(buf.data(), n, cmp);
+    }
   }
   for (int64_t j = 0; j < keep; ++j) {
     int64_t src = buf[size_t(j)].second;

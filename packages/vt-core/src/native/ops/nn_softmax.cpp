@@ -27,26 +27,32 @@ Geometry geometry_of(const Tensor& t, int64_t d) {
   return g;
 }
 
+// 16-bit rows are widened into a float buffer, run through the float path in place, and
+// narrowed back, so every pass is vectorized.
 template <bool kLog, typename T>
 void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
   using A = opmath_t<T>;
+  constexpr bool kWiden = !std::is_same_v<T, A>;
   parallel_for(0, rows, std::max<int64_t>(1, kGrainSize / n), [&](int64_t begin, int64_t end) {
-    std::vector<A> exps;  // a 16-bit row's exponentials, kept in float until scaled
-    if constexpr (!kLog && !std::is_same_v<T, A>) exps.resize(size_t(n));
+    std::vector<A> buffer(kWiden ? size_t(n) : 0);
     for (int64_t r = begin; r < end; ++r) {
-      const T* xr = x + r * n;
-      T* yr = y + r * n;
+      const A* xr;
+      A* yr;
+      if constexpr (kWiden) {
+        widen(x + r * n, buffer.data(), n);
+        xr = yr = buffer.data();
+      } else {
+        xr = x + r * n, yr = y + r * n;
+      }
       const A m = row_max(xr, n);
       if constexpr (kLog) {
         const A log_sum = std::log(row_sum_exp<false>(xr, n, m, static_cast<A*>(nullptr)));
-        for (int64_t i = 0; i < n; ++i) yr[i] = T(A(xr[i]) - m - log_sum);
-      } else if constexpr (std::is_same_v<T, A>) {
+        for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] - m - log_sum;
+      } else {
         const A inv = A(1) / row_sum_exp<true>(xr, n, m, yr);
         for (int64_t i = 0; i < n; ++i) yr[i] *= inv;
-      } else {
-        const A inv = A(1) / row_sum_exp<true>(xr, n, m, exps.data());
-        for (int64_t i = 0; i < n; ++i) yr[i] = T(exps[size_t(i)] * inv);
       }
+      if constexpr (kWiden) narrow(buffer.data(), y + r * n, n);
     }
   });
 }
@@ -82,14 +88,19 @@ void softmax_blocks(const T* x, T* y, Geometry g) {
       for (int64_t d = 0; d < g.dim; ++d) {
         const T* xr = xb + d * g.inner;
         T* yr = yb + d * g.inner;
-        if constexpr (kLog) {
-          for (int64_t j = 0; j < w; ++j) yr[j] = T(A(xr[j]) - m[j] - s[j]);
-        } else if constexpr (std::is_same_v<T, A>) {
-          for (int64_t j = 0; j < w; ++j) yr[j] *= s[j];
+        if constexpr (std::is_same_v<T, A>) {
+          if constexpr (kLog) for (int64_t j = 0; j < w; ++j) yr[j] = xr[j] - m[j] - s[j];
+          else for (int64_t j = 0; j < w; ++j) yr[j] *= s[j];
         } else {
           // 16-bit outputs: recompute the exponentials rather than keep a float copy of the block.
-          exp_minus(xr, m, e, w);
-          for (int64_t j = 0; j < w; ++j) yr[j] = T(e[j] * s[j]);
+          if constexpr (kLog) {
+            widen(xr, e, w);
+            for (int64_t j = 0; j < w; ++j) e[j] = e[j] - m[j] - s[j];
+          } else {
+            exp_minus(xr, m, e, w);
+            for (int64_t j = 0; j < w; ++j) e[j] *= s[j];
+          }
+          narrow(e, yr, w);
         }
       }
     }

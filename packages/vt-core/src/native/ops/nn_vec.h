@@ -1,7 +1,7 @@
-// Vectorized float math for the nn kernels: a polynomial exp on GCC/Clang vector types (so it
-// vectorizes whatever the floating-point flags; a libm exp would not) and the row reductions
-// softmax, cross_entropy and attention share. Rows of 16-bit floats are widened to float as they
-// are loaded; double rows take scalar loops with std::exp.
+// Vectorized math for the nn kernels: polynomial exp on GCC/Clang vector types (it vectorizes
+// whatever the floating-point flags; a libm exp does not) and the row reductions that softmax,
+// cross_entropy and attention share. A is the compute type (float or double); rows of 16-bit
+// floats are widened to float as they are loaded.
 #pragma once
 
 #include <bit>
@@ -11,43 +11,65 @@
 #include <limits>
 #include <type_traits>
 
+#include "core/half.h"
 #include "core/scalar_type.h"
+
+#if defined(__AVX__) && defined(__F16C__)
+#include <immintrin.h>
+#define VT_NN_F16C 1
+#else
+#define VT_NN_F16C 0
+#endif
 
 namespace vt::nn {
 
-// One AVX register of floats where the build targets AVX, one SSE register otherwise (wider
-// vectors without AVX would change the calling convention).
+// One AVX register where the build targets AVX, one SSE register otherwise (wider vectors
+// without AVX would change the calling convention).
 #if defined(__AVX__)
-inline constexpr int kVec = 8;
+inline constexpr int kVecBytes = 32;
 #else
-inline constexpr int kVec = 4;
+inline constexpr int kVecBytes = 16;
 #endif
-using floatv = float __attribute__((vector_size(kVec * sizeof(float))));
-using int32v = int32_t __attribute__((vector_size(kVec * sizeof(int32_t))));
+using floatv = float __attribute__((vector_size(kVecBytes)));
+using doublev = double __attribute__((vector_size(kVecBytes)));
+using int32v = int32_t __attribute__((vector_size(kVecBytes)));
+using int64v = int64_t __attribute__((vector_size(kVecBytes)));
+using uint16v = uint16_t __attribute__((vector_size(kVecBytes / 2)));  // a floatv's worth of 16-bit
 
-// Independent accumulators per row reduction (two vectors' worth) keep the adds pipelined.
-inline constexpr int kLanes = 2 * kVec;
+template <typename A> struct VecOf;
+template <> struct VecOf<float> { using type = floatv; };
+template <> struct VecOf<double> { using type = doublev; };
+template <typename A> using vec = typename VecOf<A>::type;
+template <typename A> inline constexpr int kWidth = kVecBytes / int(sizeof(A));
 
-inline floatv splat(float v) { return floatv{} + v; }
+// Independent accumulators per scalar row loop (two float vectors' worth) keep the adds pipelined.
+inline constexpr int kLanes = 2 * kWidth<float>;
 
-template <typename T>
-inline floatv load_floats(const T* p) {
-  floatv v;
-  if constexpr (std::is_same_v<T, float>) {
+template <typename A> inline vec<A> splat(A v) { return vec<A>{} + v; }
+
+// kWidth<A> elements of T as a vector of A (T is A, or a 16-bit float when A is float).
+template <typename A, typename T>
+inline vec<A> load(const T* p) {
+  vec<A> v;
+  if constexpr (std::is_same_v<T, A>) {
     std::memcpy(&v, p, sizeof v);
+#if VT_NN_F16C
+  } else if constexpr (std::is_same_v<T, Half>) {
+    const __m256 f = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    std::memcpy(&v, &f, sizeof v);
+#endif
   } else {
-    for (int l = 0; l < kVec; ++l) v[l] = float(p[l]);
+    for (int l = 0; l < kWidth<A>; ++l) v[l] = A(p[l]);
   }
   return v;
 }
-inline void store_floats(float* p, floatv v) { std::memcpy(p, &v, sizeof v); }
+template <typename A> inline void store(A* p, vec<A> v) { std::memcpy(p, &v, sizeof v); }
+template <typename V> inline V max_vec(V a, V b) { return b > a ? b : a; }
 
-inline floatv max_floats(floatv a, floatv b) { return b > a ? b : a; }
-
-// exp: Cody-Waite range reduction and Cephes' degree-6 polynomial, within about 1 ulp; 2^n is
-// applied in two halves so results reach the subnormal range. NaN propagates, overflow gives
-// inf, underflow 0.
-inline floatv exp_floats(floatv x) {
+// exp, within about 1 ulp: Cody-Waite range reduction, then Cephes' degree-6 polynomial (float)
+// or Pade form (double); 2^n is applied in two halves so results reach the subnormal range.
+// NaN propagates, overflow gives inf, underflow 0.
+inline floatv exp_vec(floatv x) {
   const floatv lo = splat(-104.0f), hi = splat(88.76f);
   x = x < lo ? lo : x;
   x = x > hi ? hi : x;
@@ -55,8 +77,7 @@ inline floatv exp_floats(floatv x) {
   const floatv t = x * 1.44269504088896341f + kRound;
   const floatv n = t - kRound;
   const int32v ni = std::bit_cast<int32v>(t) - std::bit_cast<int32_t>(kRound);
-  floatv r = x - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
+  const floatv r = x - n * 0.693359375f + n * 2.12194440e-4f;
   floatv p = r * 1.9875691500e-4f + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
@@ -67,51 +88,93 @@ inline floatv exp_floats(floatv x) {
   return p * std::bit_cast<floatv>((half + 127) << 23) * std::bit_cast<floatv>((ni - half + 127) << 23);
 }
 
-template <typename A>
-inline A exp_acc(A x) {
-  if constexpr (std::is_same_v<A, float>) return exp_floats(splat(x))[0];
-  else return std::exp(x);
+inline doublev exp_vec(doublev x) {
+  const doublev lo = splat(-745.2), hi = splat(709.8);
+  x = x < lo ? lo : x;
+  x = x > hi ? hi : x;
+  constexpr double kRound = 6755399441055744.0;  // 1.5 * 2^52
+  const doublev t = x * 1.4426950408889634 + kRound;
+  const doublev n = t - kRound;
+  const int64v ni = std::bit_cast<int64v>(t) - std::bit_cast<int64_t>(kRound);
+  const doublev r = x - n * 6.93145751953125e-1 - n * 1.42860682030941723212e-6;
+  const doublev rr = r * r;
+  const doublev p = r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr + 9.99999999999999999910e-1);
+  const doublev q = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr + 2.27265548208155028766e-1) * rr +
+                    2.00000000000000000009e0;
+  const doublev e = 1.0 + 2.0 * (p / (q - p));
+  const int64v half = ni >> 1;
+  return e * std::bit_cast<doublev>((half + 1023) << 52) * std::bit_cast<doublev>((ni - half + 1023) << 52);
 }
 
-template <typename A>
-inline A max_acc(A a, A b) { return b > a ? b : a; }
+template <typename A> inline A exp_acc(A x) { return exp_vec(splat(x))[0]; }
+template <typename A> inline A max_acc(A a, A b) { return b > a ? b : a; }
+
+// A row of T as float and back (round to nearest even), vectorized for the 16-bit types.
+template <typename T>
+void widen(const T* x, float* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + kWidth<float> <= n; i += kWidth<float>) store(out + i, load<float>(x + i));
+  for (; i < n; ++i) out[i] = float(x[i]);
+}
+
+template <typename T>
+void narrow(const float* x, T* out, int64_t n) {
+  constexpr int W = kWidth<float>;
+  int64_t i = 0;
+  if constexpr (std::is_same_v<T, BFloat16>) {
+    for (; i + W <= n; i += W) {
+      const int32v u = std::bit_cast<int32v>(load<float>(x + i));
+      const int32v nan = (u & 0x7fffffff) > 0x7f800000;
+      const int32v rounded = (u + (0x7fff + ((u >> 16) & 1))) >> 16;
+      const uint16v bits = __builtin_convertvector(nan ? int32v{} + 0x7fc0 : rounded & 0xffff, uint16v);
+      std::memcpy(static_cast<void*>(out + i), &bits, sizeof bits);
+    }
+#if VT_NN_F16C
+  } else if constexpr (std::is_same_v<T, Half>) {
+    for (; i + W <= n; i += W) {
+      __m256 f;
+      std::memcpy(&f, x + i, sizeof f);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm256_cvtps_ph(f, _MM_FROUND_TO_NEAREST_INT));
+    }
+#endif
+  }
+  for (; i < n; ++i) out[i] = T(x[i]);
+}
 
 // The largest element of a contiguous row (a NaN may be skipped here; it reaches every result
 // through the sum of exponentials instead).
 template <typename T, typename A = opmath_t<T>>
 A row_max(const T* x, int64_t n) {
+  constexpr int W = kWidth<A>;
   A m = -std::numeric_limits<A>::infinity();
+  vec<A> m0 = splat(m), m1 = m0;
   int64_t i = 0;
-  if constexpr (std::is_same_v<A, float>) {
-    floatv m0 = splat(m), m1 = m0;
-    for (; i + kLanes <= n; i += kLanes) {
-      m0 = max_floats(m0, load_floats(x + i));
-      m1 = max_floats(m1, load_floats(x + i + kVec));
-    }
-    m0 = max_floats(m0, m1);
-    for (int l = 0; l < kVec; ++l) m = max_acc(m, m0[l]);
+  for (; i + 2 * W <= n; i += 2 * W) {
+    m0 = max_vec(m0, load<A>(x + i));
+    m1 = max_vec(m1, load<A>(x + i + W));
   }
+  m0 = max_vec(m0, m1);
+  for (int l = 0; l < W; ++l) m = max_acc(m, m0[l]);
   for (; i < n; ++i) m = max_acc(m, A(x[i]));
   return m;
 }
 
 // sum(exp(x - m)) over a contiguous row; with kStore the exponentials also go to out (which
-// may be x itself when T is A).
+// may be x itself when T is A). Two vectors per step keep the adds pipelined.
 template <bool kStore, typename T, typename A = opmath_t<T>>
 A row_sum_exp(const T* x, int64_t n, A m, A* out) {
-  A s = 0;
+  constexpr int W = kWidth<A>;
+  vec<A> s0 = {}, s1 = {};
   int64_t i = 0;
-  if constexpr (std::is_same_v<A, float>) {
-    floatv s0 = {}, s1 = {};
-    for (; i + kLanes <= n; i += kLanes) {
-      const floatv e0 = exp_floats(load_floats(x + i) - m), e1 = exp_floats(load_floats(x + i + kVec) - m);
-      if constexpr (kStore) store_floats(out + i, e0), store_floats(out + i + kVec, e1);
-      s0 += e0;
-      s1 += e1;
-    }
-    s0 += s1;
-    for (int l = 0; l < kVec; ++l) s += s0[l];
+  for (; i + 2 * W <= n; i += 2 * W) {
+    const vec<A> e0 = exp_vec(load<A>(x + i) - m), e1 = exp_vec(load<A>(x + i + W) - m);
+    if constexpr (kStore) store(out + i, e0), store(out + i + W, e1);
+    s0 += e0;
+    s1 += e1;
   }
+  s0 += s1;
+  A s = 0;
+  for (int l = 0; l < W; ++l) s += s0[l];
   for (; i < n; ++i) {
     const A e = exp_acc(A(A(x[i]) - m));
     if constexpr (kStore) out[i] = e;
@@ -125,16 +188,14 @@ A row_sum_exp(const T* x, int64_t n, A m, A* out) {
 template <typename T, typename A = opmath_t<T>>
 void max_into(const T* x, A* m, int64_t n) {
   int64_t j = 0;
-  if constexpr (std::is_same_v<A, float>)
-    for (; j + kVec <= n; j += kVec) store_floats(m + j, max_floats(load_floats(m + j), load_floats(x + j)));
+  for (; j + kWidth<A> <= n; j += kWidth<A>) store(m + j, max_vec(load<A>(m + j), load<A>(x + j)));
   for (; j < n; ++j) m[j] = max_acc(m[j], A(x[j]));
 }
 
 template <typename T, typename A = opmath_t<T>>
 void exp_minus(const T* x, const A* m, A* e, int64_t n) {
   int64_t j = 0;
-  if constexpr (std::is_same_v<A, float>)
-    for (; j + kVec <= n; j += kVec) store_floats(e + j, exp_floats(load_floats(x + j) - load_floats(m + j)));
+  for (; j + kWidth<A> <= n; j += kWidth<A>) store(e + j, exp_vec(load<A>(x + j) - load<A>(m + j)));
   for (; j < n; ++j) e[j] = exp_acc(A(A(x[j]) - m[j]));
 }
 

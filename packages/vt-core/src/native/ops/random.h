@@ -6,6 +6,7 @@
 // the result, whatever its layout) is drawn from block offset + i / k, where k samples fit in a
 // block (4 for 32-bit draws, 2 for 64-bit ones). Samples are therefore a pure function of
 // (seed, offset, i): the same for any thread count, and two calls never share blocks.
+// (multinomial and randperm number their draws as their kernels' comments say.)
 //
 // Kernels are ordinary dispatcher ops whose schemas end in `int seed, int offset`, so device
 // plugins implement them without knowing about Generator: a CUDA kernel draws the same stream.
