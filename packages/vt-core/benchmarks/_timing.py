@@ -5,10 +5,15 @@ from __future__ import annotations
 import timeit
 
 
-def per_call_seconds(fn, *, number: int, repeat: int = 7) -> float:
-    """The fastest of `repeat` runs of `number` calls, per call: the least noisy estimate."""
-    fn()  # warm caches and lazy initialisation
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+def paired_seconds(vt_fn, torch_fn, *, number: int, repeat: int = 7) -> tuple[float, float]:
+    """Per-call times of vt_fn and torch_fn, their repeats interleaved so that a slow spell of a
+    shared machine falls on both sides rather than on one; the fastest repeat of each."""
+    vt_fn(), torch_fn()
+    vt_runs, torch_runs = [], []
+    for _ in range(repeat):
+        vt_runs.append(timeit.timeit(vt_fn, number=number))
+        torch_runs.append(timeit.timeit(torch_fn, number=number))
+    return min(vt_runs) / number, min(torch_runs) / number
 
 
 def report(name: str, vt_s: float, torch_s: float, target: float) -> bool:

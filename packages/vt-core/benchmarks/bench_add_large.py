@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 import vt.core as vt
-from _timing import per_call_seconds, report
+from _timing import paired_seconds, report
 
 THREADS = 2
 
@@ -21,14 +21,11 @@ def main() -> None:
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
     va, vb = vt.tensor(a), vt.tensor(b)
     ok = report(f"a + b, 16M x float32, {THREADS} threads",
-                per_call_seconds(lambda: va + vb, number=10, repeat=7),
-                per_call_seconds(lambda: ta + tb, number=10, repeat=7), 1.2)
+                *paired_seconds(lambda: va + vb, lambda: ta + tb, number=10, repeat=7), 1.2)
     strided = report(f"a[::2] + b[::2] (strided), {THREADS} threads",
-                     per_call_seconds(lambda: va[::2] + vb[::2], number=10, repeat=5),
-                     per_call_seconds(lambda: ta[::2] + tb[::2], number=10, repeat=5), 1.3)
+                     *paired_seconds(lambda: va[::2] + vb[::2], lambda: ta[::2] + tb[::2], number=10, repeat=5), 1.3)
     total = report(f"a.sum(), 16M x float32, {THREADS} threads",
-                   per_call_seconds(lambda: va.sum(), number=10, repeat=5),
-                   per_call_seconds(lambda: ta.sum(), number=10, repeat=5), 1.3)
+                   *paired_seconds(lambda: va.sum(), lambda: ta.sum(), number=10, repeat=5), 1.3)
     print(f"{ok + strided + total}/3 within target")
 
 

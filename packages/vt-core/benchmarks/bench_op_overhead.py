@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 import vt.core as vt
-from _timing import per_call_seconds, report
+from _timing import paired_seconds, report
 
 
 def main() -> None:
@@ -16,14 +16,10 @@ def main() -> None:
     va, vb = vt.tensor(data), vt.tensor(data)
     n = 200_000
     results = [
-        report("a + b, 16 x float32", per_call_seconds(lambda: va + vb, number=n),
-               per_call_seconds(lambda: ta + tb, number=n), 0.8),
-        report("a + 1.0, 16 x float32", per_call_seconds(lambda: va + 1.0, number=n),
-               per_call_seconds(lambda: ta + 1.0, number=n), 0.8),
-        report("a.sum(), 16 x float32", per_call_seconds(lambda: va.sum(), number=n),
-               per_call_seconds(lambda: ta.sum(), number=n), 0.8),
-        report("a[1:3] (view)", per_call_seconds(lambda: va[1:3], number=n),
-               per_call_seconds(lambda: ta[1:3], number=n), 0.8),
+        report("a + b, 16 x float32", *paired_seconds(lambda: va + vb, lambda: ta + tb, number=n), 0.8),
+        report("a + 1.0, 16 x float32", *paired_seconds(lambda: va + 1.0, lambda: ta + 1.0, number=n), 0.8),
+        report("a.sum(), 16 x float32", *paired_seconds(lambda: va.sum(), lambda: ta.sum(), number=n), 0.8),
+        report("a[1:3] (view)", *paired_seconds(lambda: va[1:3], lambda: ta[1:3], number=n), 0.8),
     ]
     print(f"{sum(results)}/{len(results)} within target")
 

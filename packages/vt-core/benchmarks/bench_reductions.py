@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 import vt.core as vt
-from _timing import per_call_seconds, report
+from _timing import paired_seconds, report
 
 THREADS = 2
 TARGET = 1.3
@@ -28,8 +28,7 @@ def main() -> None:
     met = total = 0
     for name, fn in ops.items():
         for dim in (-1, 0):
-            vt_s = per_call_seconds(lambda: fn(vx, dim), number=3, repeat=5)
-            torch_s = per_call_seconds(lambda: fn(tx, dim), number=3, repeat=5)
+            vt_s, torch_s = paired_seconds(lambda: fn(vx, dim), lambda: fn(tx, dim), number=3, repeat=5)
             met += report(f"{name}(dim={dim}), 4096x4096 float32, {THREADS} threads", vt_s, torch_s, TARGET)
             total += 1
     print(f"{met}/{total} within target")

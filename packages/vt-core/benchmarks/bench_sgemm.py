@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 import vt.core as vt
-from _timing import per_call_seconds, report
+from _timing import paired_seconds, report
 
 THREADS = 2
 TARGET = 1.2
@@ -21,8 +21,7 @@ def operands(*shapes):
 
 
 def case(name: str, flops: float, vt_fn, torch_fn, number: int, repeat: int) -> bool:
-    vt_s = per_call_seconds(vt_fn, number=number, repeat=repeat)
-    torch_s = per_call_seconds(torch_fn, number=number, repeat=repeat)
+    vt_s, torch_s = paired_seconds(vt_fn, torch_fn, number=number, repeat=repeat)
     ok = report(name, vt_s, torch_s, TARGET)
     print(f"{'':<44} vt {flops / vt_s / 1e9:7.1f} GFLOP/s   torch {flops / torch_s / 1e9:7.1f} GFLOP/s")
     return ok
@@ -32,7 +31,7 @@ def main() -> None:
     torch.set_num_threads(THREADS)
     vt.set_num_threads(THREADS)
     results = []
-    for n, number, repeat in [(1024, 5, 5), (4096, 1, 3)]:
+    for n, number, repeat in [(1024, 5, 9), (4096, 1, 3)]:
         (ta, tb), (va, vb) = operands((n, n), (n, n))
         results.append(case(f"matmul {n}^3, {THREADS} threads", 2.0 * n**3,
                             lambda: va @ vb, lambda: ta @ tb, number, repeat))

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import vt.core as vt
-from _timing import per_call_seconds, report
+from _timing import paired_seconds, report
 
 THREADS = 2
 
@@ -32,8 +32,7 @@ def main() -> None:
     ]
     met = 0
     for name, vt_fn, torch_fn, target in rows:
-        met += report(f"{name}, {THREADS} threads", per_call_seconds(vt_fn, number=10, repeat=7),
-                      per_call_seconds(torch_fn, number=10, repeat=7), target)
+        met += report(f"{name}, {THREADS} threads", *paired_seconds(vt_fn, torch_fn, number=10, repeat=7), target)
     print(f"{met}/{len(rows)} within target")
 
 

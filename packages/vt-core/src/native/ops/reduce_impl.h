@@ -234,8 +234,10 @@ struct FoldReducer {
           // Four vector accumulators keep the combines pipelined; each chunk is flushed into a.
           const int64_t end = i + std::min(kChunk, (n - i) / N * N);
           VL acc[4] = {id, id, id, id};
-          for (; i + 4 * N <= end; i += 4 * N)
+          for (; i + 4 * N <= end; i += 4 * N) {
+            prefetch_ahead(x + i, 4 * N * sizeof(T));
             for (int k = 0; k < 4; ++k) acc[k] = op.combine(acc[k], op.map(load<VT>(x + i + k * N), p));
+          }
           for (; i < end; i += N) acc[0] = op.combine(acc[0], op.map(load<VT>(x + i), p));
           acc[0] = op.combine(op.combine(acc[0], acc[1]), op.combine(acc[2], acc[3]));
           for (int l = 0; l < N; ++l) a = op.combine(a, cvt<Acc>(acc[0][l]));
