@@ -88,5 +88,6 @@ void bind_nn_ops(nb::module_& m, nb::class_<Tensor>& cls);
 void bind_library(nb::module_& m);
 void bind_dlpack(nb::module_& m, nb::class_<Tensor>& cls);
 void bind_safetensors(nb::module_& m);
+void bind_python_bridge(nb::module_& m);
 
 }  // namespace vt::py

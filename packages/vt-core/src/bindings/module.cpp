@@ -40,6 +40,7 @@ NB_MODULE(_C, m) {
   bind_tensor(m);
   bind_library(m);
   bind_safetensors(m);
+  bind_python_bridge(m);
 
   m.def("_api_capsule", [] {
     // Native consumers (vt-cuda, vt-autograd, plugins) read the function table from here.

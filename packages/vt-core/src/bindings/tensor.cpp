@@ -174,9 +174,14 @@ void bind_tensor(nb::module_& m) {
     cls.def(name, [target](const Tensor& t) { return t.dtype() == target ? t : vt::to_dtype(t, target); });
   }
   cls.def("__repr__", [](const Tensor& t) {
-    static nb::object* format = new nb::object(nb::module_::import_("vt.core._printing").attr("format_tensor"));
+    static nb::object* printing = new nb::object(nb::module_::import_("vt.core._printing"));
     nb::object values = to_numpy(host_copy_for_numpy(t), true);
-    return (*format)(values, dtype_name(t.dtype()), nb::arg("device") = device_string(t.device()));
+    // Layers above vt-core (autograd) add their part, e.g. "grad_fn=<MulBackward0>".
+    nb::object hook = printing->attr("tensor_suffixes");
+    nb::object suffixes = hook.is_none() ? nb::none() : hook(nb::cast(t));
+    return printing->attr("format_tensor")(values, dtype_name(t.dtype()),
+                                           nb::arg("device") = device_string(t.device()),
+                                           nb::arg("suffixes") = suffixes);
   });
 
   bind_indexing(cls);

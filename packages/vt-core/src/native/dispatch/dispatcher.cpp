@@ -90,6 +90,15 @@ Op* find_op(std::string_view qualified_name) {
   return it == r.ops.end() ? nullptr : it->second.get();
 }
 
+std::vector<std::string> defined_op_schemas() {
+  auto& r = registry();
+  std::lock_guard lock(r.mutex);
+  std::vector<std::string> out;
+  out.reserve(r.ops.size());
+  for (const auto& [name, op] : r.ops) out.push_back(op->schema().text);
+  return out;
+}
+
 Op& get_op(std::string_view qualified_name) {
   Op* op = find_op(qualified_name);
   if (!op) fail(VT_ERROR_VALUE, "no op named '", qualified_name, "' is defined");

@@ -58,6 +58,7 @@ class Op {
 Op& define_op(std::string_view schema, uint32_t flags = 0);  // idempotent for the same schema
 Op* find_op(std::string_view qualified_name);                 // nullptr when undefined
 Op& get_op(std::string_view qualified_name);                  // ValueError when undefined
+std::vector<std::string> defined_op_schemas();                // every op's schema, by name
 void set_fallback_layer(int32_t layer, KernelSlot slot);      // a layer for every op
 uint32_t fallback_layer_bits();
 

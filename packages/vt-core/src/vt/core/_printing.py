@@ -179,6 +179,11 @@ def _join_suffixes(text: str, suffixes: list[str], indent: int) -> str:
     return "".join(out) + ")"
 
 
+# A callable giving extra suffixes for a tensor's repr (vt.autograd sets it to add
+# "requires_grad=True" or "grad_fn=<...>"); None when no layer above vt-core is loaded.
+tensor_suffixes = None
+
+
 def format_tensor(
     values: numpy.ndarray,
     dtype_name: str,

@@ -1,0 +1,95 @@
+"""Finite-difference checks of the engine's gradients (torch.autograd.gradcheck's method):
+central differences in float64 compared with the analytical vector-Jacobian products."""
+
+from __future__ import annotations
+
+import vt.core as _core
+from vt.autograd.engine import grad as _grad
+
+
+class GradcheckError(RuntimeError):
+    pass
+
+
+def _outputs(fn, inputs) -> list:
+    out = fn(*inputs)
+    return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+def _flat(t) -> list[float]:
+    return [float(v) for v in t.reshape(-1).tolist()] if t.numel() else []
+
+
+def _numerical_jacobian(fn, inputs, i: int, eps: float) -> list[list[list[float]]]:
+    """jac[k][j][o]: d output_k[o] / d input_i[j]."""
+    x = inputs[i]
+    flat = x.detach().reshape(-1)
+    base = _flat(flat)
+    columns = []
+    for j in range(len(base)):
+        def at(v):
+            perturbed = flat.clone()
+            perturbed[j] = v
+            args = list(inputs)
+            args[i] = perturbed.reshape(x.shape)
+            return [_flat(o.detach()) for o in _outputs(fn, args)]
+        hi, lo = at(base[j] + eps), at(base[j] - eps)
+        columns.append([[(a - b) / (2 * eps) for a, b in zip(h, l)] for h, l in zip(hi, lo)])
+    n_out = len(columns[0]) if columns else 0
+    return [[columns[j][k] for j in range(len(base))] for k in range(n_out)]
+
+
+def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True, **_ignored) -> bool:
+    """True when the gradients of fn at inputs (float64 tensors that require grad) match
+    central finite differences."""
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    diff = [i for i, t in enumerate(inputs) if isinstance(t, _core.Tensor) and t.requires_grad]
+    for i in diff:
+        if inputs[i].dtype != _core.float64:
+            raise ValueError(f"gradcheck: input {i} is {inputs[i].dtype}; use float64 inputs")
+    outs = _outputs(fn, inputs)
+    for k, out in enumerate(outs):
+        if not out.requires_grad:
+            continue
+        n = out.numel()
+        numerical = {i: _numerical_jacobian(fn, inputs, i, eps)[k] for i in diff}
+        for o in range(n):
+            seed = _core.zeros(out.shape, dtype=out.dtype).reshape(-1)
+            seed[o] = 1.0
+            grads = _grad([out], [inputs[i] for i in diff], [seed.reshape(out.shape)],
+                          retain_graph=True, allow_unused=True)
+            for i, g in zip(diff, grads):
+                analytical = _flat(g) if g is not None else [0.0] * inputs[i].numel()
+                for j, a in enumerate(analytical):
+                    num = numerical[i][j][o]
+                    if abs(a - num) > atol + rtol * abs(num):
+                        if raise_exception:
+                            raise GradcheckError(
+                                f"Jacobian mismatch for output {k} with respect to input {i}: "
+                                f"element ({j}, {o}) numerical {num} analytical {a}")
+                        return False
+    return True
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5,
+                  rtol: float = 1e-3, raise_exception: bool = True, **_ignored) -> bool:
+    """gradcheck of the first derivative (vector-Jacobian products built with create_graph)."""
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    outs = _outputs(fn, inputs)
+    if grad_outputs is None:
+        gen = _core.Generator().manual_seed(0) if hasattr(_core, "Generator") else None
+        grad_outputs = [(_core.randn(o.shape, dtype=o.dtype, generator=gen) if gen is not None
+                         else _core.randn(o.shape, dtype=o.dtype)).requires_grad_(True) for o in outs]
+    grad_outputs = list(grad_outputs)
+    diff = [i for i, t in enumerate(inputs) if isinstance(t, _core.Tensor) and t.requires_grad]
+
+    def first_derivative(*args):
+        xs, gs = args[:len(inputs)], args[len(inputs):]
+        ys = _outputs(fn, xs)
+        grads = _grad(ys, [xs[i] for i in diff], list(gs), create_graph=True, allow_unused=True)
+        return tuple(g if g is not None else _core.zeros(xs[i].shape, dtype=xs[i].dtype)
+                     for g, i in zip(grads, diff))
+
+    return gradcheck(first_derivative, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol,
+                     rtol=rtol, raise_exception=raise_exception)
