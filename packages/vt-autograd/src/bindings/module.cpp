@@ -340,7 +340,7 @@ NB_MODULE(_C, m) {
   m.def("requires_grad", &tensor_requires_grad);
   m.def("set_requires_grad", &set_requires_grad);
   m.def("grad", &get_grad);
-  m.def("set_grad", &set_grad);
+  m.def("set_grad", &set_grad, nb::arg("tensor"), nb::arg("grad").none());
   m.def("grad_fn", [](nb::handle t) {
     AutogradMeta* meta = meta_of(from_py(t, "grad_fn").get());
     return meta ? node_to_py(meta->grad_fn) : nb::none();

@@ -166,6 +166,13 @@ void run(const OpInfo& info, vt_op_t op, const vt_value_t* args, int64_t nargs, 
   for (size_t j = 0; j < results.size(); ++j) {
     const Tensor& out = results[j];
     if (!out.defined() || !is_floating_dtype(out.dtype())) continue;
+    // A functional op that hands back an input itself (contiguous of a contiguous tensor)
+    // leaves that tensor's history alone.
+    if (info.mutated < 0) {
+      bool is_input = false;
+      for_each_tensor(args, nargs, [&](vt_tensor_t t, int64_t) { is_input = is_input || t == out.get(); });
+      if (is_input) continue;
+    }
     set_history(out.get(), node, uint32_t(j));
     if (info.is_view && args[0].tag == VT_VALUE_TENSOR) mark_view(out, args[0].u.tensor);
   }

@@ -1,6 +1,7 @@
 #include "meta.h"
 
 #include "accumulate_grad.h"
+#include "grad_mode.h"
 
 namespace vt::autograd {
 
@@ -52,6 +53,7 @@ Edge gradient_edge(const Tensor& t) {
 }
 
 Tensor alias_without_history(const Tensor& t) {
+  BelowAutogradGuard below;  // the alias must not be recorded as a view op
   vt_tensor_desc_t d{};
   d.struct_size = sizeof(d);
   check(api().tensor_describe(t.get(), &d));

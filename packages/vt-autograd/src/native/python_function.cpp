@@ -111,7 +111,7 @@ nb::object function_apply(nb::str name, nb::object backward, nb::object ctx, nb:
   nb::tuple outs = single ? nb::make_tuple(outputs) : nb::borrow<nb::tuple>(outputs);
   if (!any || !grad_enabled()) return outputs;
 
-  auto node = std::make_shared<PyFunctionNode>(nb::cast<std::string>(name) + "Backward",
+  auto node = std::make_shared<PyFunctionNode>(std::string(name.c_str()) + "Backward",
                                                std::move(backward), std::move(ctx), materialize);
   for (nb::handle h : inputs) {
     vt_tensor_t t = handle_of(h);

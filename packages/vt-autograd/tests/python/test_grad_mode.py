@@ -1,0 +1,69 @@
+"""Grad modes: no_grad, enable_grad, set_grad_enabled, inference_mode; thread-local."""
+
+from __future__ import annotations
+
+import threading
+
+import vt.autograd as ag
+import vt.core as vt
+
+
+def test_no_grad_and_nesting():
+    x = vt.ones(2).requires_grad_()
+    with ag.no_grad():
+        assert not ag.is_grad_enabled()
+        assert not (x * 2).requires_grad
+        with ag.enable_grad():
+            assert (x * 2).requires_grad
+        assert not (x * 2).requires_grad
+    assert ag.is_grad_enabled() and (x * 2).requires_grad
+
+
+def test_decorators():
+    x = vt.ones(2).requires_grad_()
+
+    @ag.no_grad()
+    def f():
+        return x * 2
+
+    @ag.set_grad_enabled(False)
+    def g():
+        return x * 3
+
+    assert not f().requires_grad and not g().requires_grad
+    assert ag.is_grad_enabled()
+
+
+def test_set_grad_enabled_as_function_and_context():
+    x = vt.ones(2).requires_grad_()
+    ag.set_grad_enabled(False)
+    try:
+        assert not (x * 2).requires_grad
+    finally:
+        ag.set_grad_enabled(True)
+    with ag.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad
+
+
+def test_inference_mode():
+    x = vt.ones(2).requires_grad_()
+    with ag.inference_mode():
+        assert not (x * 2).requires_grad
+    with ag.inference_mode(False):
+        assert (x * 2).requires_grad
+
+
+def test_grad_mode_is_thread_local():
+    x = vt.ones(2).requires_grad_()
+    seen = {}
+
+    def worker():
+        seen["enabled"] = ag.is_grad_enabled()
+        seen["requires"] = (x * 2).requires_grad
+
+    with ag.no_grad():
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join()
+    assert seen == {"enabled": True, "requires": True}
