@@ -10,6 +10,7 @@
 
 #include "accumulate_grad.h"
 #include "engine.h"
+#include "formula.h"
 #include "grad_mode.h"
 #include "layer.h"
 #include "meta.h"
@@ -335,6 +336,11 @@ NB_MODULE(_C, m) {
 
   nb::class_<HookHandle>(m, "RemovableHandle").def("remove", &HookHandle::remove);
 
+  m.def("formula_ops", [] {
+    nb::list out;
+    for (Formula* f : all_formulas()) out.append(f->op);
+    return out;
+  }, "The ops that have a derivative formula (their in-place forms share it).");
   m.def("is_grad_enabled", &grad_enabled);
   m.def("set_grad_enabled", &set_grad_enabled, nb::arg("mode"));
   m.def("requires_grad", &tensor_requires_grad);

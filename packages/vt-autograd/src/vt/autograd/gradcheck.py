@@ -85,6 +85,9 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: flo
     diff = [i for i, t in enumerate(inputs) if isinstance(t, _core.Tensor) and t.requires_grad]
 
     def first_derivative(*args):
+        # Finite differences call this with plain tensors: they must still be differentiable.
+        args = [a if not isinstance(a, _core.Tensor) or a.requires_grad or a.dtype != _core.float64
+                else a.detach().requires_grad_() for a in args]
         xs, gs = args[:len(inputs)], args[len(inputs):]
         ys = _outputs(fn, xs)
         grads = _grad(ys, [xs[i] for i in diff], list(gs), create_graph=True, allow_unused=True)
