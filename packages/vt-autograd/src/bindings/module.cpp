@@ -290,6 +290,7 @@ nb::list grad(nb::handle outputs, nb::handle inputs, nb::handle grad_outputs, bo
 NB_MODULE(_C, m) {
   using namespace vt::autograd;
   m.doc() = "vt-autograd native module: the reverse-mode engine behind vt.autograd";
+  nb::set_leak_warnings(false);  // graph nodes held by tensors alive at exit are not leaks
 
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {

@@ -275,3 +275,20 @@ def test_errors_from_backward_formulas_propagate_as_python_exceptions():
     if y is not None:
         y.sum().backward()
         assert x.grad.shape == (2, 3)
+
+
+def test_dropout_gradient_uses_the_forward_mask():
+    x = vt.ones(1000).requires_grad_()
+    y = vt.dropout(x, 0.25, True)
+    y.sum().backward()
+    kept = (y != 0)
+    assert (x.grad == kept.to(vt.float32) * (1 / 0.75)).all().item()
+    assert 600 < kept.sum().item() < 900
+
+
+def test_random_fill_in_place_gives_zero_gradient():
+    x = vt.ones(3).requires_grad_()
+    y = x * 2
+    y.normal_()
+    (y * 3).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]

@@ -27,6 +27,9 @@ PyObject* exception_type(vt_status_t status) {
 NB_MODULE(_C, m) {
   using namespace vt::py;
   m.doc() = "vt-core native module: tensors, ops through the dispatcher, the C ABI capsule";
+  // Op handles, tensors and bound functions cached in Python modules are still alive when the
+  // interpreter exits (Python does not collect module state then); that is not a leak.
+  nb::set_leak_warnings(false);
 
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {

@@ -354,7 +354,18 @@ def _second(fn):
     return lambda *a, **k: fn(*a, **k)[1]
 
 
+def masked_scale_samples(dtype):
+    x = make((4, 5), dtype, seed=1)
+    mask = (make((4, 5), "float64", seed=2, low=0, high=1) > 0.5).to(getattr(torch, dtype))
+    yield Sample((x, mask, 2.0), desc="same shape")
+    yield Sample((x, mask[:1], 1.25), desc="broadcast mask")
+    yield Sample((make((5, 4), dtype, seed=3, transpose=True), mask, 4.0), desc="transposed")
+    yield Sample((make((0, 5), dtype), mask[:0], 2.0), desc="empty")
+
+
 ROWS: list[OpInfo] = [
+    row("_masked_scale", vt.ops.vt._masked_scale, lambda x, m, s: x * (m * s), FLOAT_DTYPES,
+        masked_scale_samples, check_strides=True),
     row("softmax", vt.softmax, F.softmax, FLOAT_DTYPES, softmax_samples, check_strides=True),
     row("log_softmax", vt.log_softmax, F.log_softmax, FLOAT_DTYPES, softmax_samples, check_strides=True),
     row("Tensor.softmax", lambda a, **k: a.softmax(**k), lambda a, **k: a.softmax(**k), ("float32",),

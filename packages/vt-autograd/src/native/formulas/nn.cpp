@@ -358,6 +358,10 @@ void register_nn_formulas() {
            rows = masked_fill(rows, unsqueeze(call<"vt::eq.Scalar">(idx, c.i(2)), 1), 0.0);
          return {index_add(full(c.sizes(0), 0.0, g.dtype(), g.device()), 0, idx, rows)}; }},
       {"vt::scaled_dot_product_attention", args(0, 1, 2, 3), 0, 0, sdpa_grad},
+      // dropout is bernoulli then _masked_scale: the gradient goes through the same mask.
+      {"vt::_masked_scale", args(0, 1), 0, 0, [](const Ctx& c) -> G {
+         return {c.needs(0) ? call<"vt::_masked_scale">(c.grad(), c.tensor(1), c.d(2)) : Tensor(),
+                 c.needs(1) ? mul(mul(c.grad(), c.tensor(0)), c.d(2)) : Tensor()}; }},
       {"vt::max_pool2d", args(0), 0, 0, [](const Ctx& c) -> G {
          auto res = call_values<"vt::max_pool2d_with_indices">(c.tensor(0), c.ints(1), c.ints(2), c.ints(3),
                                                               c.ints(4), c.b(5));

@@ -37,6 +37,8 @@ Tensor pow_self_grad(const Tensor& g, const Tensor& x, const Tensor& e) {
   return where(eq(e, ops::full({}, 0.0, e.dtype(), e.device())), ops::zeros_like(r), r);
 }
 
+G zero_self(const Ctx& c) { return {zeros_like(c.grad())}; }
+
 }  // namespace
 
 void register_pointwise_formulas() {
@@ -219,6 +221,17 @@ void register_pointwise_formulas() {
          return {c.grad(), c.needs(1) ? neg(mul(c.grad(), call<"vt::div.Tensor_mode">(c.tensor(0), c.tensor(1), "floor"))) : Tensor()}; }},
       {"vt::fmod.Tensor", args(0, 1), 0, 0, [](const Ctx& c) -> G {
          return {c.grad(), c.needs(1) ? neg(mul(c.grad(), call<"vt::div.Tensor_mode">(c.tensor(0), c.tensor(1), "trunc"))) : Tensor()}; }},
+      // Comparisons written in place into a floating tensor, and in-place random fills: the
+      // result does not depend on the old values smoothly, so their gradient is zero.
+      {"vt::eq.Scalar", 0, 0, 0, zero_self}, {"vt::eq.Tensor", 0, 0, 0, zero_self},
+      {"vt::ne.Scalar", 0, 0, 0, zero_self}, {"vt::ne.Tensor", 0, 0, 0, zero_self},
+      {"vt::lt.Scalar", 0, 0, 0, zero_self}, {"vt::lt.Tensor", 0, 0, 0, zero_self},
+      {"vt::le.Scalar", 0, 0, 0, zero_self}, {"vt::le.Tensor", 0, 0, 0, zero_self},
+      {"vt::gt.Scalar", 0, 0, 0, zero_self}, {"vt::gt.Tensor", 0, 0, 0, zero_self},
+      {"vt::ge.Scalar", 0, 0, 0, zero_self}, {"vt::ge.Tensor", 0, 0, 0, zero_self},
+      {"vt::normal_", 0, 0, 0, zero_self}, {"vt::uniform_", 0, 0, 0, zero_self},
+      {"vt::exponential_", 0, 0, 0, zero_self}, {"vt::random_", 0, 0, 0, zero_self},
+      {"vt::bernoulli_.float", 0, 0, 0, zero_self}, {"vt::bernoulli_.Tensor", 0, 0, 0, zero_self},
       {"vt::_to_copy", 0, 0, 0, [](const Ctx& c) -> G { return {c.grad()}; }},
       {"vt::clone", 0, 0, 0, [](const Ctx& c) -> G { return {c.grad()}; }},
   });

@@ -52,6 +52,8 @@ Tensor group_norm(const Tensor& input, int64_t num_groups,
 // the gradient (-1: none).
 Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx = -1);
 
+// input * mask * scale (the mask as dropout draws it); what dropout is made of.
+Tensor masked_scale(const Tensor& input, const Tensor& mask, double scale);
 // Zeroes each element with probability p and scales the rest by 1 / (1 - p) when train; returns
 // self itself when not training or p == 0 (as torch does).
 Tensor dropout(const Tensor& input, double p = 0.5, bool train = true);

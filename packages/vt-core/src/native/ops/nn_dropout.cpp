@@ -19,25 +19,39 @@ bool dropout_is_identity(const Tensor& input, double p, bool train) {
   return false;
 }
 
-// out (undefined: a new tensor) = input * keep * 1 / (1 - p); p == 1 keeps nothing.
-Tensor apply_dropout(const Tensor& out, const Tensor& input, double p) {
-  if (p == 1.0) return out.defined() ? mul_(out, Scalar(0.0)) : mul(input, Scalar(0.0));
-  const Tensor keep = bernoulli(input, 1.0 - p);
+// out (undefined: a new tensor) = input * mask * scale in one pass; the scale is rounded to the
+// element type first, as torch's noise.div_(1 - p) does.
+Tensor masked_scale_into(const Tensor& out, const Tensor& input, const Tensor& mask, double scale) {
   IterConfig c;
-  c.op_name = out.defined() ? "dropout_" : "dropout";
+  c.op_name = out.defined() ? "dropout_" : "_masked_scale";
   c.outputs = {out};
-  c.inputs = {input, keep};
+  c.inputs = {input, mask};
   TensorIterator it(std::move(c));
   visit_dtype(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
     using M = opmath_t<T>;
     if constexpr (std::is_floating_point_v<M>) {
-      const M scale = M(T(M(1) / M(1.0 - p)));
-      binary_loop<T>(it, [scale](M x, M k) -> M { return x * (k * scale); });
+      const M s = M(T(M(scale)));
+      binary_loop<T>(it, [s](M x, M k) -> M { return x * (k * s); });
+    } else {
+      fail(VT_ERROR_TYPE, "_masked_scale: expected a floating tensor, got ", dtype_name(input.dtype()));
     }
   });
   if (out.defined()) out.bump_version();
   return it.output();
+}
+
+Tensor masked_scale_kernel(const Tensor& input, const Tensor& mask, double scale) {
+  return masked_scale_into(Tensor(), input, mask, scale);
+}
+
+// dropout as bernoulli then _masked_scale, both through the dispatcher, so a layer above
+// (autograd) sees the mask it needs; p == 1 keeps nothing.
+Tensor apply_dropout(const Tensor& out, const Tensor& input, double p) {
+  if (p == 1.0) return out.defined() ? mul_(out, Scalar(0.0)) : mul(input, Scalar(0.0));
+  const Tensor keep = bernoulli(input, 1.0 - p);
+  if (out.defined()) return masked_scale_into(out, input, keep, 1.0 / (1.0 - p));
+  return masked_scale(input, keep, 1.0 / (1.0 - p));
 }
 
 Tensor dropout_kernel(const Tensor& input, double p, bool train) {
@@ -54,12 +68,19 @@ Tensor dropout__kernel(const Tensor& self, double p, bool train) {
 }  // namespace
 
 void register_dropout_ops() {
+  define_kernel("vt::_masked_scale(Tensor self, Tensor mask, float scale) -> Tensor", VT_DEVICE_CPU,
+                &masked_scale_kernel);
   define_kernel("vt::dropout(Tensor input, float p, bool train) -> Tensor", VT_DEVICE_CPU, &dropout_kernel);
   define_kernel("vt::dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)", VT_DEVICE_CPU,
                 &dropout__kernel);
 }
 
 }  // namespace nn
+
+Tensor masked_scale(const Tensor& input, const Tensor& mask, double scale) {
+  static const OpHandle<Tensor(const Tensor&, const Tensor&, double)> op("vt::_masked_scale");
+  return op(input, mask, scale);
+}
 
 Tensor dropout(const Tensor& input, double p, bool train) {
   static const OpHandle<Tensor(const Tensor&, double, bool)> op("vt::dropout");
