@@ -124,9 +124,17 @@ void run(const OpInfo& info, vt_op_t op, const vt_value_t* args, int64_t nargs, 
     if (m && m->is_view && requires_grad(m->view_base.get()))
       fail(VT_ERROR_NOT_IMPLEMENTED, info.name, ": in-place operations on a view of a tensor "
            "that requires grad are not implemented yet; apply the operation out of place");
-    if (!info.formula)
-      fail(VT_ERROR_NOT_IMPLEMENTED, "the derivative for '", info.name, "' is not implemented, "
-           "and it modifies a tensor in place while an argument requires grad");
+    if (!info.formula) {
+      // An in-place composite (dropout_) rebases self through the in-place ops it calls; one
+      // that does not would leave self with a stale history, which is refused.
+      std::shared_ptr<Node> before = m ? m->grad_fn : nullptr;
+      call_below(op, args, nargs, outs, nouts);
+      AutogradMeta* after = meta_of(self);
+      if (!after || after->grad_fn == before)
+        fail(VT_ERROR_NOT_IMPLEMENTED, "the derivative for '", info.name, "' is not implemented, "
+             "and it modified a tensor in place while an argument requires grad");
+      return;
+    }
     if (info.formula->save_args & 1) {
       BelowAutogradGuard below;
       self_copy = ops::call<"vt::clone">(Tensor::borrow(self));

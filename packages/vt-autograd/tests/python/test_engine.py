@@ -292,3 +292,12 @@ def test_random_fill_in_place_gives_zero_gradient():
     y.normal_()
     (y * 3).sum().backward()
     assert x.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_dropout_in_place_on_a_non_leaf():
+    x = vt.ones(1000).requires_grad_()
+    y = x * 1
+    assert vt.dropout(y, 0.5, True, inplace=True) is y
+    y.sum().backward()
+    kept = (y != 0)
+    assert (x.grad == kept.to(vt.float32) * 2.0).all().item()

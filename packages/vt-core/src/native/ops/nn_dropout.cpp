@@ -19,12 +19,12 @@ bool dropout_is_identity(const Tensor& input, double p, bool train) {
   return false;
 }
 
-// out (undefined: a new tensor) = input * mask * scale in one pass; the scale is rounded to the
-// element type first, as torch's noise.div_(1 - p) does.
-Tensor masked_scale_into(const Tensor& out, const Tensor& input, const Tensor& mask, double scale) {
+// input * mask * scale in one pass; the scale is rounded to the element type first, as torch's
+// noise.div_(1 - p) does.
+Tensor masked_scale_kernel(const Tensor& input, const Tensor& mask, double scale) {
   IterConfig c;
-  c.op_name = out.defined() ? "dropout_" : "_masked_scale";
-  c.outputs = {out};
+  c.op_name = "_masked_scale";
+  c.outputs = {Tensor()};
   c.inputs = {input, mask};
   TensorIterator it(std::move(c));
   visit_dtype(input.dtype(), [&](auto tag) {
@@ -37,20 +37,16 @@ Tensor masked_scale_into(const Tensor& out, const Tensor& input, const Tensor& m
       fail(VT_ERROR_TYPE, "_masked_scale: expected a floating tensor, got ", dtype_name(input.dtype()));
     }
   });
-  if (out.defined()) out.bump_version();
   return it.output();
-}
-
-Tensor masked_scale_kernel(const Tensor& input, const Tensor& mask, double scale) {
-  return masked_scale_into(Tensor(), input, mask, scale);
 }
 
 // dropout as bernoulli then _masked_scale, both through the dispatcher, so a layer above
 // (autograd) sees the mask it needs; p == 1 keeps nothing.
 Tensor apply_dropout(const Tensor& out, const Tensor& input, double p) {
   if (p == 1.0) return out.defined() ? mul_(out, Scalar(0.0)) : mul(input, Scalar(0.0));
-  const Tensor keep = bernoulli(input, 1.0 - p);
-  if (out.defined()) return masked_scale_into(out, input, keep, 1.0 / (1.0 - p));
+  Tensor keep = bernoulli(input, 1.0 - p);
+  // In place: self *= keep * scale (keep * scale rounds like the fused kernel's scale).
+  if (out.defined()) return mul_(out, mul_(keep, Scalar(1.0 / (1.0 - p))));
   return masked_scale(input, keep, 1.0 / (1.0 - p));
 }
 
