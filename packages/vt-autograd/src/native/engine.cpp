@@ -25,8 +25,8 @@ struct ByCreation {
   bool operator()(const Node* a, const Node* b) const { return a->sequence_nr < b->sequence_nr; }
 };
 
-// Makes a node's result match its forward inputs: broadcasts summed away, dtype restored,
-// the count checked.
+}  // namespace
+
 void validate_outputs(Node& node, std::vector<Tensor>& grads) {
   if (grads.size() != node.next_edges.size())
     fail(VT_ERROR_INVALID_ARGUMENT, "function ", node.name(), " returned an incorrect number of "
@@ -48,6 +48,8 @@ void validate_outputs(Node& node, std::vector<Tensor>& grads) {
     if (g.dtype() != m.dtype) g = ops::to_dtype(g, m.dtype);
   }
 }
+
+namespace {
 
 // Runs the node's pre-hooks (register_hook, retain_grad) on the gradients it received.
 void run_pre_hooks(Node& node, std::vector<Tensor>& grads) {

@@ -19,6 +19,10 @@ struct BackwardOptions {
   bool allow_unused = false;
 };
 
+// Makes a node's result match its forward inputs: broadcasts summed away, dtype restored, the
+// count checked.
+void validate_outputs(Node& node, std::vector<Tensor>& grads);
+
 // Runs backward from `roots` (with gradients `grads`, one per root). With `inputs` given,
 // gradients flow only towards them; for grad() the result holds the gradient of each input
 // (undefined where unused), for backward(inputs=...) only those leaves accumulate.

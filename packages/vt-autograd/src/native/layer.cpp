@@ -5,6 +5,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "copy_slices.h"
 #include "formula.h"
 #include "grad_mode.h"
 #include "meta.h"
@@ -104,6 +105,36 @@ void mark_view(const Tensor& out, vt_tensor_t input) {
   m.view_base = in && in->is_view ? in->view_base : Tensor::borrow(input);
 }
 
+// Whether t sees only part of its storage: a view of a tensor the layer never saw.
+bool covers_part_of_storage(vt_tensor_t t) {
+  vt_tensor_desc_t d{};
+  d.struct_size = sizeof(d);
+  check(api().tensor_describe(t, &d));
+  size_t storage = 0, item = 0;
+  check(api().tensor_storage_nbytes(t, &storage));
+  int64_t itemsize = 0;
+  check(api().dtype_itemsize(d.dtype, &itemsize));
+  item = size_t(itemsize);
+  return d.storage_offset != 0 || size_t(d.numel) * item < storage;
+}
+
+// The view was written in place: its base's history becomes CopySlices around the op's node,
+// and the view is re-derived from the base so that both see the write.
+void rebase_view(const Tensor& view, const std::shared_ptr<Node>& fn) {
+  AutogradMeta& m = ensure_meta(view.get());
+  Tensor base = m.view_base;
+  auto slices = std::make_shared<CopySlices>(base, view, fn);
+  set_history(base.get(), slices, 0);
+  vt_tensor_desc_t d{};
+  d.struct_size = sizeof(d);
+  check(api().tensor_describe(view.get(), &d));
+  GradModeGuard on(true);
+  Tensor again = ops::call<"vt::as_strided">(base, std::vector<int64_t>(d.sizes, d.sizes + d.ndim),
+                                             std::vector<int64_t>(d.strides, d.strides + d.ndim),
+                                             d.storage_offset);
+  set_history(view.get(), meta_of(again.get())->grad_fn, 0);
+}
+
 void run(const OpInfo& info, vt_op_t op, const vt_value_t* args, int64_t nargs, vt_value_t* outs,
          int64_t nouts) {
   bool any = false;
@@ -121,9 +152,20 @@ void run(const OpInfo& info, vt_op_t op, const vt_value_t* args, int64_t nargs, 
     if (m && m->requires_grad && !m->grad_fn)
       fail(VT_ERROR_INVALID_ARGUMENT,
            "a leaf Variable that requires grad is being used in an in-place operation.");
-    if (m && m->is_view && requires_grad(m->view_base.get()))
-      fail(VT_ERROR_NOT_IMPLEMENTED, info.name, ": in-place operations on a view of a tensor "
-           "that requires grad are not implemented yet; apply the operation out of place");
+    if (!requires_grad(self) && (!m || !m->is_view) && covers_part_of_storage(self))
+      fail(VT_ERROR_NOT_IMPLEMENTED, info.name, ": writing a tensor that requires grad in place "
+           "into a view of a tensor that does not require grad is not implemented (the base "
+           "would not see the gradient); make the base require grad or build the result out of "
+           "place (cat, where, index_put)");
+    if (m && m->is_view) {
+      AutogradMeta* bm = meta_of(m->view_base.get());
+      if (bm && bm->requires_grad && !bm->grad_fn)
+        fail(VT_ERROR_INVALID_ARGUMENT, "a view of a leaf Variable that requires grad is being "
+             "used in an in-place operation.");
+      if (!m->view_base.is_contiguous())
+        fail(VT_ERROR_NOT_IMPLEMENTED, info.name, ": in-place operations on a view of a "
+             "non-contiguous tensor that requires grad are not implemented");
+    }
     if (!info.formula) {
       // An in-place composite (dropout_) rebases self through the in-place ops it calls; one
       // that does not would leave self with a stale history, which is refused.
@@ -171,6 +213,10 @@ void run(const OpInfo& info, vt_op_t op, const vt_value_t* args, int64_t nargs, 
   }
   std::vector<Tensor> results = borrowed_outputs(outs, nouts);
   node->save_outputs(results);
+  if (info.mutated == 0) {
+    AutogradMeta* m = meta_of(args[0].u.tensor);
+    if (m && m->is_view) return rebase_view(Tensor::borrow(args[0].u.tensor), node);
+  }
   for (size_t j = 0; j < results.size(); ++j) {
     const Tensor& out = results[j];
     if (!out.defined() || !is_floating_dtype(out.dtype())) continue;

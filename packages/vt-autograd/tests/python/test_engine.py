@@ -262,11 +262,35 @@ def test_views_and_indexing_propagate_gradients():
     assert_same(v.grad, t.grad)
 
 
-def test_inplace_through_a_view_is_refused_not_wrong():
+def test_inplace_through_a_view_updates_the_base_like_torch():
+    t = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=torch.float64, requires_grad=True)
+    w = torch.tensor([0.5, -1.0], dtype=torch.float64, requires_grad=True)
+    v, vw = from_torch(t.detach()).requires_grad_(), from_torch(w.detach()).requires_grad_()
+    for x, a in ((t, w), (v, vw)):
+        y = x * 1
+        col = y[:, 1]
+        col.mul_(a)            # through a view: y's history must include it
+        col.add_(1.0)
+        (y * y).sum().backward()
+        assert col.grad_fn is not None
+    assert_same(v.grad, t.grad)
+    assert_same(vw.grad, w.grad)
+
+
+def test_setitem_of_a_tensor_that_requires_grad_into_a_result():
+    t = torch.arange(4.0, dtype=torch.float64).requires_grad_()
+    v = from_torch(t.detach()).requires_grad_()
+    for x in (t, v):
+        y = x * 2
+        y[1:3] = x[:2] * 10
+        (y * y).sum().backward()
+    assert_same(v.grad, t.grad)
+
+
+def test_inplace_on_a_view_of_a_leaf_is_refused():
     _, v = leaf([1.0, 2.0, 3.0])
-    y = v * 1
-    with pytest.raises(NotImplementedError, match="view"):
-        y[0:2].mul_(2.0)
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        v[0:2].mul_(2.0)
 
 
 def test_errors_from_backward_formulas_propagate_as_python_exceptions():
@@ -301,3 +325,14 @@ def test_dropout_in_place_on_a_non_leaf():
     y.sum().backward()
     kept = (y != 0)
     assert (x.grad == kept.to(vt.float32) * 2.0).all().item()
+
+
+def test_inplace_into_a_view_of_a_plain_tensor_is_refused_not_silent():
+    _, x = leaf([1.0, 2.0])
+    out = vt.zeros(4, dtype=vt.float64)
+    with pytest.raises(NotImplementedError, match="does not require grad"):
+        out[1:3] = x * 2
+    whole = vt.zeros(2, dtype=vt.float64)
+    whole.copy_(x)  # the whole tensor, not a view: allowed, and differentiable
+    (whole * 3).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]

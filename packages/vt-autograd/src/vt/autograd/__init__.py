@@ -8,7 +8,14 @@ detach(), register_hook() and the rest, with PyTorch's semantics.
 from __future__ import annotations
 
 import vt.core as _core
-from vt.autograd import _C
+
+_NEEDS_CORE = (0, 2)
+if tuple(int(x) for x in _core.__version__.split(".")[:2]) != _NEEDS_CORE or not hasattr(
+        _core._C, "_python_bridge_capsule"):
+    raise ImportError(f"vt-autograd needs vt-core ~= {_NEEDS_CORE[0]}.{_NEEDS_CORE[1]}.0 (found "
+                      f"{_core.__version__}): pip install 'vt-core~={_NEEDS_CORE[0]}.{_NEEDS_CORE[1]}.0'")
+
+from vt.autograd import _C  # noqa: E402
 from vt.autograd._tensor_api import install as _install_tensor_api
 
 _C._init(_core._C._api_capsule(), _core._C._python_bridge_capsule())

@@ -118,6 +118,8 @@ typedef struct vt_api {
                                          const char* const* metadata_values,
                                          int64_t metadata_count, void** out_data,
                                          size_t* out_nbytes);
+  /* ABI 1.1 */
+  vt_status_t (*tensor_storage_nbytes)(vt_tensor_t tensor, size_t* out);
 } vt_api_t;
 
 VT_EXTERN_C_BEGIN

@@ -54,6 +54,9 @@ VT_API vt_status_t vt_tensor_as_strided(vt_tensor_t tensor, const int64_t* sizes
 /* out: the version counter shared by all views of the storage (bumped by in-place ops). */
 VT_API vt_status_t vt_tensor_version(vt_tensor_t tensor, uint32_t* out);
 VT_API vt_status_t vt_tensor_bump_version(vt_tensor_t tensor);
+/* out: the size in bytes of the storage the tensor views (ABI 1.1): a tensor whose elements
+   cover less than that is a view of a larger one. */
+VT_API vt_status_t vt_tensor_storage_nbytes(vt_tensor_t tensor, size_t* out);
 
 /* The slot vt-core reserves for the autograd engine: an opaque pointer destroyed with the
    tensor. Setting replaces (and destroys) the previous value. */

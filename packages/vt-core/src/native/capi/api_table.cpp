@@ -70,6 +70,7 @@ const vt_api_t kApi = {
     vt_safetensors_metadata_item,
     vt_safetensors_save_file,
     vt_safetensors_save_buffer,
+    vt_tensor_storage_nbytes,
 };
 
 }  // namespace

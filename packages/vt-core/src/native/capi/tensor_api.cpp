@@ -162,6 +162,14 @@ VT_API vt_status_t vt_tensor_bump_version(vt_tensor_t t) {
   return guard([&] { borrowed(t, "vt_tensor_bump_version").bump_version(); });
 }
 
+VT_API vt_status_t vt_tensor_storage_nbytes(vt_tensor_t t, size_t* out) {
+  return guard([&] {
+    VT_CHECK_ARG(out, "vt_tensor_storage_nbytes");
+    VT_CHECK_ARG(t, "vt_tensor_storage_nbytes");
+    *out = impl(t)->storage()->nbytes();
+  });
+}
+
 VT_API vt_status_t vt_tensor_set_autograd_slot(vt_tensor_t t, void* value,
                                                vt_slot_destructor_fn destructor) {
   return guard([&] {
