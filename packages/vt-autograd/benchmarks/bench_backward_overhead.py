@@ -3,11 +3,15 @@ what a dispatch-bound model pays. Target: vt <= 0.8x torch (same process, CPU)."
 
 from __future__ import annotations
 
+import pathlib
+import sys
+
 import torch
 
 import vt.autograd  # noqa: F401  (installs the engine)
 import vt.core as vt
-from _timing import paired_seconds, report
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "vt-core" / "benchmarks"))
+from _timing import paired_seconds, report  # noqa: E402  (vt-core's shared timing helpers)
 
 OPS = 200
 

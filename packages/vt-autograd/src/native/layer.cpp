@@ -97,7 +97,7 @@ void call_below(vt_op_t op, const vt_value_t* args, int64_t nargs, vt_value_t* o
   check(api().op_call_below(op, VT_LAYER_AUTOGRAD, args, nargs, outs, nouts));
 }
 
-// Outputs of a view op remember their base, so in-place writes through them can be refused.
+// Outputs of a view op remember their base: an in-place write through them rebases the base.
 void mark_view(const Tensor& out, vt_tensor_t input) {
   AutogradMeta& m = ensure_meta(out.get());
   m.is_view = true;
@@ -188,20 +188,19 @@ void run(const OpInfo& info, vt_op_t op, const vt_value_t* args, int64_t nargs, 
     // history came from code autograd cannot see, and fails when backward reaches it.
     call_below(op, args, nargs, outs, nouts);
     std::shared_ptr<Node> missing;
-    uint32_t j = 0;
-    for (const Tensor& out : borrowed_outputs(outs, nouts)) {
-      if (out.defined() && is_floating_dtype(out.dtype()) && !requires_grad(out.get())) {
-        if (!missing) {
-          missing = std::make_shared<NotImplementedNode>(info.name);
-          for_each_tensor(args, nargs, [&](vt_tensor_t t, int64_t) {
-            missing->next_edges.push_back(gradient_edge(Tensor::borrow(t)));
-            missing->input_meta.push_back(TensorMeta::of(t));
-          });
-        }
-        missing->output_meta.push_back(TensorMeta::of(out.get()));
-        set_history(out.get(), missing, j);
+    const std::vector<Tensor> results = borrowed_outputs(outs, nouts);
+    for (uint32_t j = 0; j < results.size(); ++j) {
+      const Tensor& out = results[j];
+      if (!out.defined() || !is_floating_dtype(out.dtype()) || requires_grad(out.get())) continue;
+      if (!missing) {
+        missing = std::make_shared<NotImplementedNode>(info.name);
+        for_each_tensor(args, nargs, [&](vt_tensor_t t, int64_t) {
+          missing->next_edges.push_back(gradient_edge(Tensor::borrow(t)));
+          missing->input_meta.push_back(TensorMeta::of(t));
+        });
+        for (const Tensor& r : results) missing->output_meta.push_back(TensorMeta::of(r.get()));
       }
-      ++j;
+      set_history(out.get(), missing, j);
     }
     return;
   }

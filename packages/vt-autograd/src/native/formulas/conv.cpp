@@ -62,7 +62,6 @@ void conv2d_backward(const Tensor& xp, const Tensor& w, const Tensor& g, const C
   }
   if (need_w) {
     std::vector<Tensor> per_group;
-    const int64_t cin_total = xs[1];
     for (int64_t gi = 0; gi < G_; ++gi) {
       Tensor xg = G_ == 1 ? xp : narrow(xp, 1, gi * cin_g, cin_g);
       Tensor gg = G_ == 1 ? g : narrow(g, 1, gi * (cout / G_), cout / G_);
@@ -71,7 +70,6 @@ void conv2d_backward(const Tensor& xp, const Tensor& w, const Tensor& g, const C
       r = narrow(narrow(r, 2, 0, kh), 3, 0, kw);
       per_group.push_back(transpose(r, 0, 1));
     }
-    (void)cin_total;
     gw = G_ == 1 ? per_group[0] : cat(per_group, 0);
   }
 }

@@ -373,21 +373,17 @@ void register_nn_formulas() {
          auto at = [](const std::vector<int64_t>& v, size_t i) { return v.size() == 1 ? v[0] : v[i]; };
          const bool has_div = !c.is_none(6);
          Tensor gr = separable_grad_2d(c, [&](const Tensor& t, bool height) {
-           const size_t i = height ? 0 : 1;
            std::vector<int64_t> kk{height ? at(k, 0) : 1, height ? 1 : at(k, 1)};
            std::vector<int64_t> ss{height ? at(st, 0) : 1, height ? 1 : at(st, 1)};
            std::vector<int64_t> pp{height ? at(pd, 0) : 0, height ? 0 : at(pd, 1)};
-           (void)i;
            if (has_div) return call<"vt::avg_pool2d">(t, kk, ss, pp, c.b(4), c.b(5), int64_t(1));
            return call<"vt::avg_pool2d">(t, kk, ss, pp, c.b(4), c.b(5));
          });
          if (has_div) gr = div(gr, scalar_like(double(c.i(6)), gr));
          return {gr}; }},
       {"vt::adaptive_avg_pool2d", 0, 0, 0, [](const Ctx& c) -> G {
-         const std::vector<int64_t> o = c.ints(1);
          const std::vector<int64_t>& os = c.output_sizes();
          const int64_t oh = os[os.size() - 2], ow = os[os.size() - 1];
-         (void)o;
          return {separable_grad_2d(c, [&](const Tensor& t, bool height) {
            return call<"vt::adaptive_avg_pool2d">(t, std::vector<int64_t>{height ? oh : 1, height ? 1 : ow});
          })}; }},

@@ -14,7 +14,7 @@ using G = std::vector<Tensor>;
 constexpr double kLn2 = 0.69314718055994530942;
 constexpr double kPi = 3.14159265358979323846;
 
-// 1 where `mask` holds, 0 elsewhere, in g's dtype: g * mask.
+// g where `mask` holds, 0 elsewhere.
 Tensor masked(const Tensor& g, const Tensor& mask) { return where(mask, g, 0.0); }
 
 Tensor gelu_grad(const Tensor& g, const Tensor& x, bool tanh_approx) {
