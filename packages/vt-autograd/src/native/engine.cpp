@@ -98,7 +98,8 @@ std::vector<Tensor> run_backward(const std::vector<Edge>& roots, std::vector<Ten
       targets.insert(inputs[i].fn.get());
       captures[inputs[i].fn.get()].emplace_back(inputs[i].input_nr, i);
     }
-    // A node is needed when it is a target or one of its edges leads to a needed node.
+    // A node needs to run when one of its edges leads to an input's node or to a node that
+    // needs to run; an input's own node only receives (its gradient is captured there).
     std::unordered_map<Node*, int> state;  // 0 unvisited, 1 in progress, 2 done
     std::vector<std::pair<Node*, size_t>> stack;
     for (const Edge& e : roots) {
@@ -115,8 +116,9 @@ std::vector<Tensor> run_backward(const std::vector<Edge>& roots, std::vector<Ten
           }
           continue;
         }
-        bool need = targets.count(n) > 0;
-        for (const Edge& ed : n->next_edges) need = need || (ed.valid() && needed.count(ed.fn.get()));
+        bool need = false;
+        for (const Edge& ed : n->next_edges)
+          need = need || (ed.valid() && (targets.count(ed.fn.get()) || needed.count(ed.fn.get())));
         if (need) needed.insert(n);
         state[n] = 2;
         stack.pop_back();
@@ -156,9 +158,9 @@ std::vector<Tensor> run_backward(const std::vector<Edge>& roots, std::vector<Ten
           captured[slot] = captured[slot].defined() ? ops::add(captured[slot], in[input_nr])
                                                     : in[input_nr];
 
-    const bool run = filtered ? needed.count(node) && !(node->is_accumulate_grad() &&
-                                                        (!options.accumulate_into_leaves ||
-                                                         !captures.count(node)))
+    const bool leaf_input = node->is_accumulate_grad() && captures.count(node);
+    const bool run = filtered ? (needed.count(node) > 0 && !node->is_accumulate_grad()) ||
+                                    (leaf_input && options.accumulate_into_leaves)
                               : options.accumulate_into_leaves || !node->is_accumulate_grad();
     std::vector<Tensor> out;
     bool any = false;

@@ -336,3 +336,21 @@ def test_inplace_into_a_view_of_a_plain_tensor_is_refused_not_silent():
     whole.copy_(x)  # the whole tensor, not a view: allowed, and differentiable
     (whole * 3).sum().backward()
     assert x.grad.tolist() == [3.0, 3.0]
+
+
+def test_grad_with_respect_to_an_intermediate_does_not_run_its_node():
+    # the intermediate's own node has no derivative; grad() stops at its input and never needs it
+    class NoBackward(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, grad):
+            raise AssertionError("must not run")
+
+    x = vt.tensor([1.0, 2.0]).requires_grad_()
+    h = NoBackward.apply(x)
+    y = (h * h).sum()
+    (g,) = ag.grad(y, h)
+    assert g.tolist() == [2.0, 4.0]
