@@ -73,6 +73,11 @@ nb::object scalar_to_python(const Tensor& t) {
 
 void bind_tensor(nb::module_& m) {
   nb::class_<Tensor> cls(m, "Tensor", "A strided view of typed memory on a device.");
+  // Tensor(other): a new tensor object over other's memory with no autograd state of its own;
+  // what Python subclasses (nn.Parameter) are built from.
+  cls.def("__init__", [](Tensor* self, const Tensor& other) {
+    new (self) Tensor(other.view_as_strided(other.sizes(), other.strides(), other.storage_offset()));
+  }, nb::arg("data"));
   cls.def_prop_ro("shape", [](const Tensor& t) { return to_tuple(t.sizes()); })
       .def("size", [](const Tensor& t, std::optional<int64_t> dim) -> nb::object {
         if (dim) return nb::int_(t.size(*dim));

@@ -1,0 +1,54 @@
+"""Tensor attributes torch has and vt.core leaves to this layer: .T, .mT, .data, new_* factories,
+*_as helpers. Installed on vt.core.Tensor, the one tensor type of the stack."""
+
+from __future__ import annotations
+
+import vt.core as _core
+from vt.autograd import no_grad
+
+Tensor = _core.Tensor
+
+
+def _data_get(self):
+    return self.detach()
+
+
+def _data_set(self, value) -> None:
+    if tuple(value.shape) != tuple(self.shape) or value.dtype != self.dtype:
+        raise RuntimeError(f"data set to a tensor of shape {tuple(value.shape)} and dtype {value.dtype}; "
+                           f"vt keeps a tensor's shape and dtype, expected {tuple(self.shape)} and {self.dtype}")
+    with no_grad():
+        self.copy_(value)
+
+
+def _install() -> None:
+    Tensor.T = property(lambda self: self.permute(*reversed(range(self.dim()))))
+    Tensor.mT = property(lambda self: self.transpose(-2, -1))
+    Tensor.data = property(_data_get, _data_set)
+    Tensor.view_as = lambda self, other: self.view(*other.shape)
+    Tensor.expand_as = lambda self, other: self.expand(*other.shape)
+    Tensor.reshape_as = lambda self, other: self.reshape(*other.shape)
+    Tensor.type_as = lambda self, other: self.to(other.dtype)
+    Tensor.new_zeros = lambda self, *size, dtype=None, device=None, requires_grad=False: _new(
+        _core.zeros, self, size, dtype, device, requires_grad)
+    Tensor.new_ones = lambda self, *size, dtype=None, device=None, requires_grad=False: _new(
+        _core.ones, self, size, dtype, device, requires_grad)
+    Tensor.new_empty = lambda self, *size, dtype=None, device=None, requires_grad=False: _new(
+        _core.empty, self, size, dtype, device, requires_grad)
+    Tensor.new_full = lambda self, size, fill_value, dtype=None, device=None, requires_grad=False: _flag(
+        _core.full(tuple(size), fill_value, dtype=dtype or self.dtype, device=device or self.device), requires_grad)
+    Tensor.new_tensor = lambda self, data, dtype=None, device=None, requires_grad=False: _flag(
+        _core.tensor(data, dtype=dtype or self.dtype, device=device or self.device), requires_grad)
+
+
+def _flag(t, requires_grad: bool):
+    return t.requires_grad_() if requires_grad else t
+
+
+def _new(factory, like, size, dtype, device, requires_grad):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    return _flag(factory(*size, dtype=dtype or like.dtype, device=device or like.device), requires_grad)
+
+
+_install()

@@ -1,0 +1,111 @@
+"""nn.Module and the first modules against torch.nn: registration, traversal order, state_dict
+keys and errors, modes, hooks, repr, and forward values with copied parameters."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import vt.torch as vtorch
+from reference import assert_same, from_torch
+
+
+def build(nn):
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = nn.LayerNorm(8)
+            self.fc = nn.Linear(8, 8)
+            self.register_buffer("scale", (torch if nn is torch.nn else vtorch).ones(8))
+            self.register_buffer("tmp", (torch if nn is torch.nn else vtorch).zeros(1), persistent=False)
+
+        def forward(self, x):
+            return self.fc(self.norm(x)) * self.scale + x
+
+    return nn.Sequential(nn.Embedding(10, 8), Block(), nn.GELU(), nn.Dropout(0.0),
+                         nn.ModuleList([nn.Linear(8, 4), nn.ReLU()]), nn.Flatten(0))
+
+
+def copy_params(t_model, v_model) -> None:
+    v_model.load_state_dict({k: from_torch(v) for k, v in t_model.state_dict().items()})
+
+
+def test_structure_matches_torch():
+    t, v = build(torch.nn), build(vtorch.nn)
+    assert [n for n, _ in v.named_parameters()] == [n for n, _ in t.named_parameters()]
+    assert [n for n, _ in v.named_buffers()] == [n for n, _ in t.named_buffers()]
+    assert list(v.state_dict()) == list(t.state_dict())
+    assert [n for n, _ in v.named_modules()] == [n for n, _ in t.named_modules()]
+    assert repr(v) == repr(t)
+    assert all(isinstance(p, vtorch.nn.Parameter) and p.requires_grad and p.is_leaf for p in v.parameters())
+
+
+def test_forward_and_backward_with_copied_parameters():
+    t, v = build(torch.nn), build(vtorch.nn)
+    copy_params(t, v)
+    idx = torch.tensor([[1, 2], [3, 9]])
+    head = lambda m, x: m[4][1](m[4][0](m[2](m[1](m[0](x))))).sum(-1)  # noqa: E731
+    tl, vl = head(t, idx), head(v, from_torch(idx))
+    assert_same(vl, tl.detach(), rtol=1e-5, atol=1e-6)
+    tl.sum().backward()
+    vl.sum().backward()
+    for (name, tp), (_, vp) in zip(t.named_parameters(), v.named_parameters()):
+        if tp.grad is None:
+            assert vp.grad is None, name
+        else:
+            assert_same(vp.grad, tp.grad, rtol=1e-4, atol=1e-5)
+
+
+def test_load_state_dict_errors_like_torch():
+    v = vtorch.nn.Linear(3, 2)
+    with pytest.raises(RuntimeError, match=r'Missing key\(s\) in state_dict: "bias"'):
+        v.load_state_dict({"weight": vtorch.zeros(2, 3)})
+    with pytest.raises(RuntimeError, match=r'Unexpected key\(s\) in state_dict: "extra"'):
+        v.load_state_dict({"weight": vtorch.zeros(2, 3), "bias": vtorch.zeros(2), "extra": vtorch.zeros(1)})
+    with pytest.raises(RuntimeError, match="size mismatch for weight"):
+        v.load_state_dict({"weight": vtorch.zeros(3, 3), "bias": vtorch.zeros(2)})
+    result = v.load_state_dict({"weight": vtorch.ones(2, 3)}, strict=False)
+    assert result.missing_keys == ["bias"] and result.unexpected_keys == []
+    assert v.weight.tolist() == [[1.0] * 3] * 2
+
+
+def test_modes_hooks_zero_grad_and_assignment_rules():
+    m = build(vtorch.nn)
+    m.eval()
+    assert not any(x.training for x in m.modules())
+    m.train()
+    assert all(x.training for x in m.modules())
+    calls = []
+    handle = m[0].register_forward_hook(lambda mod, args, out: calls.append(tuple(out.shape)))
+    m[0](vtorch.tensor([1, 2]))
+    handle.remove()
+    m[0](vtorch.tensor([1, 2]))
+    assert calls == [(2, 8)]
+    lin = vtorch.nn.Linear(2, 2)
+    (lin(vtorch.ones(1, 2)).sum()).backward()
+    lin.zero_grad()
+    assert lin.weight.grad is None
+    with pytest.raises(TypeError, match="cannot assign"):
+        lin.weight = vtorch.ones(2, 2)
+    with pytest.raises(AttributeError, match="has no attribute"):
+        lin.nothing  # noqa: B018
+
+
+def test_module_to_double_keeps_parameters_leaf():
+    lin = vtorch.nn.Linear(3, 2).double()
+    assert lin.weight.dtype == vtorch.float64 and isinstance(lin.weight, vtorch.nn.Parameter)
+    assert lin.weight.is_leaf and lin.weight.requires_grad
+
+
+@pytest.mark.parametrize("make", [
+    lambda nn: nn.LayerNorm(8), lambda nn: nn.LayerNorm(8, bias=False), lambda nn: nn.LayerNorm(8, elementwise_affine=False),
+    lambda nn: nn.RMSNorm(8), lambda nn: nn.GroupNorm(2, 4), lambda nn: nn.Embedding(10, 8, padding_idx=1),
+    lambda nn: nn.Dropout(0.1), lambda nn: nn.Flatten(), lambda nn: nn.GELU(), lambda nn: nn.ReLU(inplace=True),
+    lambda nn: nn.Softmax(dim=1), lambda nn: nn.Identity(), lambda nn: nn.SiLU(), lambda nn: nn.CrossEntropyLoss(),
+    lambda nn: nn.MSELoss(), lambda nn: nn.Linear(3, 4, bias=False),
+])
+def test_repr_and_parameter_names_match_torch(make):
+    t, v = make(torch.nn), make(vtorch.nn)
+    assert repr(v) == repr(t)
+    assert [n for n, _ in v.named_parameters()] == [n for n, _ in t.named_parameters()]
+    assert {n: tuple(p.shape) for n, p in v.named_parameters()} == {n: tuple(p.shape) for n, p in t.named_parameters()}
