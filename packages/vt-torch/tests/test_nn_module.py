@@ -109,3 +109,31 @@ def test_repr_and_parameter_names_match_torch(make):
     assert repr(v) == repr(t)
     assert [n for n, _ in v.named_parameters()] == [n for n, _ in t.named_parameters()]
     assert {n: tuple(p.shape) for n, p in v.named_parameters()} == {n: tuple(p.shape) for n, p in t.named_parameters()}
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+def test_clip_grad_norm_matches_torch(norm_type):
+    g = torch.Generator().manual_seed(1)
+    t_params = [torch.randn(3, 4, generator=g, dtype=torch.float64, requires_grad=True),
+                torch.randn(5, generator=g, dtype=torch.float64, requires_grad=True)]
+    v_params = [vtorch.nn.Parameter(from_torch(p.detach())) for p in t_params]
+    for tp, vp in zip(t_params, v_params):
+        tp.grad = torch.randn(tp.shape, generator=g, dtype=torch.float64) * 5
+        vp.grad = from_torch(tp.grad)
+    want = torch.nn.utils.clip_grad_norm_(t_params, 1.5, norm_type)
+    got = vtorch.nn.utils.clip_grad_norm_(v_params, 1.5, norm_type)
+    assert abs(got.item() - want.item()) < 1e-9
+    for tp, vp in zip(t_params, v_params):
+        assert_same(vp.grad, tp.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_clip_grad_value_and_vector_conversion():
+    p = vtorch.nn.Parameter(vtorch.tensor([[1.0, -2.0], [3.0, 0.5]]))
+    p.grad = vtorch.tensor([[5.0, -5.0], [0.1, -0.2]])
+    vtorch.nn.utils.clip_grad_value_([p], 1.0)
+    assert p.grad.tolist() == [[1.0, -1.0], [pytest.approx(0.1), pytest.approx(-0.2)]]
+    q = vtorch.nn.Parameter(vtorch.tensor([7.0]))
+    vec = vtorch.nn.utils.parameters_to_vector([p, q])
+    assert vec.tolist() == [1.0, -2.0, 3.0, 0.5, 7.0]
+    vtorch.nn.utils.vector_to_parameters(vec * 2, [p, q])
+    assert p.tolist() == [[2.0, -4.0], [6.0, 1.0]] and q.tolist() == [14.0]

@@ -67,3 +67,26 @@ def test_errors():
     with pytest.raises(ValueError, match="non-leaf"):
         x = vtorch.ones(2, requires_grad=True)
         vtorch.optim.SGD([x * 2], lr=0.1)
+
+
+SCHEDULERS = [
+    ("StepLR", {"step_size": 4, "gamma": 0.5}),
+    ("MultiStepLR", {"milestones": [3, 7, 7, 12], "gamma": 0.3}),
+    ("CosineAnnealingLR", {"T_max": 6, "eta_min": 0.01}),
+    ("LinearLR", {"start_factor": 0.25, "total_iters": 8}),
+    ("LambdaLR", {"lr_lambda": lambda e: 0.9 ** e + 0.1}),
+]
+
+
+@pytest.mark.parametrize("name,options", SCHEDULERS, ids=[s[0] for s in SCHEDULERS])
+def test_schedulers_match_torch(name, options):
+    t_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
+    v_opt = vtorch.optim.SGD([vtorch.nn.Parameter(vtorch.zeros(1))], lr=0.5)
+    t_s = getattr(torch.optim.lr_scheduler, name)(t_opt, **options)
+    v_s = getattr(vtorch.optim.lr_scheduler, name)(v_opt, **options)
+    for _ in range(30):
+        assert v_s.get_last_lr() == pytest.approx(t_s.get_last_lr(), rel=1e-12, abs=1e-15)
+        t_opt.step()
+        v_opt.step()
+        t_s.step()
+        v_s.step()

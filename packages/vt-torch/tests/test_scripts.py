@@ -9,12 +9,12 @@ import torch as real_torch
 import vt.torch
 
 
-def train_mlp(torch, init_state: dict, data: tuple, steps: int = 60) -> list[float]:
+def train_mlp(torch, init_state: dict, data: tuple, steps: int = 80) -> list[float]:
     nn = torch.nn
     model = nn.Sequential(nn.Linear(10, 32), nn.Tanh(), nn.LayerNorm(32), nn.Linear(32, 3))
     model.load_state_dict({k: torch.tensor(v) for k, v in init_state.items()})
     model = model.double()
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.01)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
     x_all, y_all = torch.tensor(data[0]), torch.tensor(data[1])
     losses = []
@@ -31,6 +31,7 @@ def train_mlp(torch, init_state: dict, data: tuple, steps: int = 60) -> list[flo
 
 def test_mlp_script_agrees_under_both_frameworks():
     rng = np.random.default_rng(0)
+    real_torch.manual_seed(0)
     reference = real_torch.nn.Sequential(real_torch.nn.Linear(10, 32), real_torch.nn.Tanh(),
                                          real_torch.nn.LayerNorm(32), real_torch.nn.Linear(32, 3))
     init_state = {k: v.detach().numpy().copy() for k, v in reference.state_dict().items()}
@@ -38,4 +39,4 @@ def test_mlp_script_agrees_under_both_frameworks():
     want = train_mlp(real_torch, init_state, data)
     got = train_mlp(vt.torch, init_state, data)
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-10)
-    assert got[-1] < got[0]
+    assert np.mean(got[-10:]) < np.mean(got[:10])  # it trains
