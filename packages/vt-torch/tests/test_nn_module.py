@@ -137,3 +137,33 @@ def test_clip_grad_value_and_vector_conversion():
     assert vec.tolist() == [1.0, -2.0, 3.0, 0.5, 7.0]
     vtorch.nn.utils.vector_to_parameters(vec * 2, [p, q])
     assert p.tolist() == [[2.0, -4.0], [6.0, 1.0]] and q.tolist() == [14.0]
+
+
+SPATIAL = {
+    "conv2d": (lambda nn: nn.Conv2d(3, 8, 3), (2, 3, 9, 9)),
+    "conv2d_strided": (lambda nn: nn.Conv2d(3, 8, (3, 5), stride=2, padding=1, dilation=2, bias=False), (2, 3, 11, 13)),
+    "conv2d_same_groups": (lambda nn: nn.Conv2d(4, 8, 3, padding="same", groups=2), (1, 4, 7, 7)),
+    "conv2d_reflect": (lambda nn: nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect"), (1, 3, 6, 6)),
+    "conv1d": (lambda nn: nn.Conv1d(3, 6, 5, stride=2), (2, 3, 17)),
+    "maxpool": (lambda nn: nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True), (2, 3, 9, 9)),
+    "avgpool": (lambda nn: nn.AvgPool2d(3, 2, 1, count_include_pad=False), (2, 3, 9, 9)),
+    "adaptive": (lambda nn: nn.AdaptiveAvgPool2d((2, 3)), (2, 3, 9, 8)),
+}
+
+
+@pytest.mark.parametrize("case", SPATIAL.values(), ids=SPATIAL.keys())
+def test_spatial_modules_match_torch(case):
+    make, shape = case
+    t, v = make(torch.nn), make(vtorch.nn)
+    assert repr(v) == repr(t)
+    copy_params(t, v)
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
+    tx, vx = x.clone().requires_grad_(), from_torch(x).requires_grad_()
+    ty, vy = t(tx), v(vx)
+    assert_same(vy, ty.detach(), rtol=1e-4, atol=1e-5)
+    seed = torch.randn(ty.shape, generator=torch.Generator().manual_seed(1))
+    ty.backward(seed)
+    vy.backward(from_torch(seed))
+    assert_same(vx.grad, tx.grad, rtol=1e-4, atol=1e-5)
+    for (_, tp), (_, vp) in zip(t.named_parameters(), v.named_parameters()):
+        assert_same(vp.grad, tp.grad, rtol=1e-4, atol=1e-4)
