@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "formula.h"
+#include "grad_mode.h"
 #include "ops.h"
 
 namespace vt::autograd {
@@ -289,6 +290,24 @@ G sdpa_grad(const Ctx& c) {
     return sum(reshape(t, split), {int64_t(hd) + 1}, false);
   };
   Tensor kk = repeat_heads(k), vv = repeat_heads(v);
+  bool same_batch = q.dim() == kk.dim() && q.dim() == vv.dim();
+  for (int64_t d = 0; same_batch && d < q.dim() - 2; ++d)
+    same_batch = q.sizes()[size_t(d)] == kk.sizes()[size_t(d)] && q.sizes()[size_t(d)] == vv.sizes()[size_t(d)];
+  const bool float_mask_needs_grad = mask.defined() && mask.dtype() != VT_DTYPE_BOOL && c.needs(3);
+  if (!grad_enabled() && same_batch && !float_mask_needs_grad && q.numel() && k.numel()) {
+    // The fused kernels (recomputing the forward for its log-sum-exp); a create_graph backward
+    // takes the composed path below, which is itself differentiable.
+    const Tensor mask_c = mask.defined() && mask.dtype() != VT_DTYPE_BOOL ? wide(mask) : mask;
+    const vt_value_t m = mask_c.defined() ? vt::cpp::arg(mask_c) : vt::cpp::arg_none();
+    auto fwd = call_values<"vt::_sdpa_forward">(q, kk, vv, m, c.b(5), scale);
+    Tensor out(std::move(fwd[0])), lse(std::move(fwd[1]));
+    auto bwd = call_values<"vt::_sdpa_backward">(g, q, kk, vv, out, lse, m, c.b(5), scale);
+    G r(8);
+    if (c.needs(0)) r[0] = Tensor(std::move(bwd[0]));
+    if (c.needs(1)) r[1] = unrepeat(Tensor(std::move(bwd[1])), k.sizes());
+    if (c.needs(2)) r[2] = unrepeat(Tensor(std::move(bwd[2])), v.sizes());
+    return r;
+  }
   Tensor s = mul(matmul(q, transpose(kk, -2, -1)), scale);
   if (c.b(5)) {
     Tensor causal = call<"vt::triu">(full({L, S}, 1.0, VT_DTYPE_BOOL, q.device()), int64_t(1));

@@ -82,6 +82,10 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const std::optional<Ten
 // stride = kernel_size.
 Tensor max_pool2d(const Tensor& self, IntArrayRef kernel_size, IntArrayRef stride,
                   IntArrayRef padding, IntArrayRef dilation, bool ceil_mode = false);
+// Attention of same-batch query/key/value blocks in one fused pass (float32/float64, no dropout):
+// the output and each query row's log-sum-exp, which the fused backward reuses.
+std::tuple<Tensor, Tensor> sdpa_forward(const Tensor& q, const Tensor& k, const Tensor& v,
+                                        const std::optional<Tensor>& attn_mask, bool is_causal, double scale);
 std::tuple<Tensor, Tensor> max_pool2d_with_indices(const Tensor& self, IntArrayRef kernel_size,
                                                    IntArrayRef stride, IntArrayRef padding,
                                                    IntArrayRef dilation, bool ceil_mode = false);

@@ -97,6 +97,15 @@ Tensor sdpa_kernel(const Tensor& q, const Tensor& k, const Tensor& v, const std:
   const ScalarType dt = q.dtype(), ct = is_reduced_float(dt) ? ScalarType::Float32 : dt;
   auto up = [ct](const Tensor& t) { return t.dtype() == ct || t.dtype() == ScalarType::Bool ? t : to_dtype(t, ct); };
   const double s = scale ? *scale : 1.0 / std::sqrt(double(q.size(-1)));
+  bool same_batch = q.dim() == key.dim() && q.dim() == value.dim();
+  for (int64_t d = 0; same_batch && d < q.dim() - 2; ++d)
+    same_batch = q.size(d) == key.size(d) && q.size(d) == value.size(d);
+  if (dropout_p == 0.0 && same_batch && q.numel() && key.numel()) {
+    // One fused pass per (batch, head): no full-size score tensor.
+    const std::optional<Tensor> m = has_mask ? std::optional<Tensor>(up(*attn_mask)) : std::nullopt;
+    const Tensor out = std::get<0>(sdpa_forward(up(q), up(key), up(value), m, is_causal, s));
+    return out.dtype() == dt ? out : to_dtype(out, dt);
+  }
   Tensor scores = contiguous(matmul(mul(up(q), Scalar(s)), transpose(up(key), -2, -1)));
   const Tensor mask = has_mask ? expand(up(*attn_mask), scores.sizes()) : Tensor();
   visit_dtype(ct, [&](auto tag) {

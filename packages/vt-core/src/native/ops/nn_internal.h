@@ -25,6 +25,7 @@ void register_cross_entropy_ops();
 void register_norm_ops();
 void register_embedding_ops();
 void register_attention_ops();
+void register_fused_attention_ops();
 void register_conv_ops();
 void register_pool_ops();
 void register_interpolate_ops();

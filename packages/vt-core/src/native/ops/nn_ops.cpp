@@ -33,6 +33,7 @@ void register_nn_ops() {
   nn::register_embedding_ops();
   nn::register_dropout_ops();
   nn::register_attention_ops();
+  nn::register_fused_attention_ops();
   nn::register_conv_ops();
   nn::register_pool_ops();
   nn::register_interpolate_ops();
