@@ -167,3 +167,66 @@ def test_spatial_modules_match_torch(case):
     assert_same(vx.grad, tx.grad, rtol=1e-4, atol=1e-5)
     for (_, tp), (_, vp) in zip(t.named_parameters(), v.named_parameters()):
         assert_same(vp.grad, tp.grad, rtol=1e-4, atol=1e-4)
+
+
+def _pair(make, seed=0):
+    torch.manual_seed(seed)
+    t, v = make(torch.nn), make(vtorch.nn)
+    copy_params(t, v)
+    return t, v
+
+
+MHA_CASES = {
+    "weights": ({}, {}),
+    "batch_first, no weights": ({"batch_first": True}, {"need_weights": False}),
+    "bool attn_mask": ({}, {"attn_mask": "causal_bool"}),
+    "float attn_mask, per-head weights": ({}, {"attn_mask": "float", "average_attn_weights": False}),
+    "key_padding_mask": ({}, {"key_padding_mask": "kpm"}),
+    "no bias": ({"bias": False}, {}),
+}
+
+
+@pytest.mark.parametrize("ctor,call", MHA_CASES.values(), ids=MHA_CASES.keys())
+def test_multihead_attention_matches_torch(ctor, call):
+    t, v = _pair(lambda nn: nn.MultiheadAttention(8, 2, **ctor))
+    g = torch.Generator().manual_seed(3)
+    shape = (2, 5, 8) if ctor.get("batch_first") else (5, 2, 8)
+    q, k = torch.randn(*shape, generator=g), torch.randn(*shape, generator=g)
+    masks = {"causal_bool": torch.ones(5, 5, dtype=torch.bool).triu(1), "float": torch.randn(5, 5, generator=g),
+             "kpm": torch.tensor([[False] * 4 + [True], [False] * 5])}
+    t_kw = {name: (masks[val] if isinstance(val, str) else val) for name, val in call.items()}
+    v_kw = {name: (from_torch(masks[val]) if isinstance(val, str) else val) for name, val in call.items()}
+    tq, vq = q.clone().requires_grad_(), from_torch(q).requires_grad_()
+    t_out, t_w = t(tq, k, k, **t_kw)
+    v_out, v_w = v(vq, from_torch(k), from_torch(k), **v_kw)
+    assert_same(v_out, t_out.detach(), rtol=1e-4, atol=1e-5)
+    assert (v_w is None) == (t_w is None)
+    if t_w is not None:
+        assert_same(v_w, t_w.detach(), rtol=1e-4, atol=1e-5)
+    t_out.sum().backward()
+    v_out.sum().backward()
+    assert_same(vq.grad, tq.grad, rtol=1e-4, atol=1e-5)
+    for (name, tp), (_, vp) in zip(t.named_parameters(), v.named_parameters()):
+        assert_same(vp.grad, tp.grad, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_transformer_encoder_matches_torch(norm_first):
+    def make(nn):
+        layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, activation="gelu",
+                                           batch_first=True, norm_first=norm_first)
+        kw = {"enable_nested_tensor": False} if nn is torch.nn else {}
+        return nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(8), **kw)
+
+    t, v = _pair(make)
+    assert repr(v) == repr(t)
+    x = torch.randn(3, 6, 8, generator=torch.Generator().manual_seed(4))
+    mask = torch.ones(6, 6, dtype=torch.bool).triu(1)
+    tx, vx = x.clone().requires_grad_(), from_torch(x).requires_grad_()
+    ty, vy = t(tx, mask=mask), v(vx, mask=from_torch(mask))
+    assert_same(vy, ty.detach(), rtol=1e-4, atol=1e-5)
+    ty.pow(2).sum().backward()
+    vy.pow(2).sum().backward()
+    assert_same(vx.grad, tx.grad, rtol=1e-3, atol=1e-4)
+    for (name, tp), (_, vp) in zip(t.named_parameters(), v.named_parameters()):
+        assert_same(vp.grad, tp.grad, rtol=1e-3, atol=1e-4)

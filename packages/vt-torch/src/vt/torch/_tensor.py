@@ -29,6 +29,7 @@ def _install() -> None:
     Tensor.expand_as = lambda self, other: self.expand(*other.shape)
     Tensor.reshape_as = lambda self, other: self.reshape(*other.shape)
     Tensor.type_as = lambda self, other: self.to(other.dtype)
+    Tensor.__deepcopy__ = _deepcopy
     Tensor.new_zeros = lambda self, *size, dtype=None, device=None, requires_grad=False: _new(
         _core.zeros, self, size, dtype, device, requires_grad)
     Tensor.new_ones = lambda self, *size, dtype=None, device=None, requires_grad=False: _new(
@@ -39,6 +40,16 @@ def _install() -> None:
         _core.full(tuple(size), fill_value, dtype=dtype or self.dtype, device=device or self.device), requires_grad)
     Tensor.new_tensor = lambda self, data, dtype=None, device=None, requires_grad=False: _flag(
         _core.tensor(data, dtype=dtype or self.dtype, device=device or self.device), requires_grad)
+
+
+def _deepcopy(self, memo):
+    if id(self) not in memo:
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the "
+                               "deepcopy protocol at the moment.")
+        copy = self.detach().clone()
+        memo[id(self)] = copy.requires_grad_() if self.requires_grad else copy
+    return memo[id(self)]
 
 
 def _flag(t, requires_grad: bool):

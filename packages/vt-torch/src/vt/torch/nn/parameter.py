@@ -19,5 +19,10 @@ class Parameter(_core.Tensor):
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
+    def __deepcopy__(self, memo):
+        if id(self) not in memo:
+            memo[id(self)] = Parameter(self.detach().clone(), self.requires_grad)
+        return memo[id(self)]
+
     def __reduce_ex__(self, proto):
         raise TypeError("vt Parameters are saved through state_dict and vt.torch.save, not pickle")

@@ -8,3 +8,6 @@ from vt.torch.nn.modules.normalization import (  # noqa: F401
     Dropout, Embedding, Flatten, GroupNorm, LayerNorm, RMSNorm,
 )
 from vt.torch.nn.modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401
+from vt.torch.nn.modules.transformer import (  # noqa: F401
+    MultiheadAttention, TransformerEncoder, TransformerEncoderLayer,
+)

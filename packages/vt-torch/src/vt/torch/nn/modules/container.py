@@ -70,6 +70,23 @@ class ModuleList(Module):
             self.append(m)
         return self
 
+    def __repr__(self) -> str:
+        # As torch: runs of children with the same repr print once, as "(0-1): 2 x Child(...)".
+        lines, items = [], list(self._modules.items())
+        i = 0
+        while i < len(items):
+            text = repr(items[i][1])
+            j = i
+            while j + 1 < len(items) and repr(items[j + 1][1]) == text:
+                j += 1
+            child = text.replace("\n", "\n  ")
+            label = f"({items[i][0]})" if i == j else f"({items[i][0]}-{items[j][0]}): {j - i + 1} x"
+            lines.append(f"{label}: {child}" if i == j else f"{label} {child}")
+            i = j + 1
+        if not lines:
+            return "ModuleList()"
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class ModuleDict(Module):
     def __init__(self, modules=None) -> None:
