@@ -49,11 +49,12 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
         if inputs[i].dtype != _core.float64:
             raise ValueError(f"gradcheck: input {i} is {inputs[i].dtype}; use float64 inputs")
     outs = _outputs(fn, inputs)
+    jacobians = {i: _numerical_jacobian(fn, inputs, i, eps) for i in diff}  # once for all outputs
     for k, out in enumerate(outs):
         if not out.requires_grad:
             continue
         n = out.numel()
-        numerical = {i: _numerical_jacobian(fn, inputs, i, eps)[k] for i in diff}
+        numerical = {i: jacobians[i][k] for i in diff}
         for o in range(n):
             seed = _core.zeros(out.shape, dtype=out.dtype).reshape(-1)
             seed[o] = 1.0

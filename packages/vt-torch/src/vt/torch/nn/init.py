@@ -94,3 +94,14 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, 
             normal_(fresh, mean, std, generator)
             tensor.copy_(_core.where(outside, fresh, tensor))
         return tensor.clamp_(a, b)
+
+
+def _reset_weight_and_bias(weight, bias) -> None:
+    """Linear and Conv layers' default initialization (torch's): kaiming-uniform weight with
+    a = sqrt(5), bias uniform in +-1/sqrt(fan_in)."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        if fan_in:
+            bound = 1 / math.sqrt(fan_in)
+            uniform_(bias, -bound, bound)

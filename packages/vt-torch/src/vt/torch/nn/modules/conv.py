@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import vt.core as _core
 from vt.torch.nn import init
 from vt.torch.nn.modules.module import Module
@@ -43,12 +41,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        init._reset_weight_and_bias(self.weight, self.bias)
 
     def forward(self, x):
         conv = _core.conv2d if self._dims == 2 else _core.conv1d

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import vt.core as _core
 from vt.torch.nn import init
 from vt.torch.nn.modules.module import Module
@@ -32,11 +30,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_features
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init._reset_weight_and_bias(self.weight, self.bias)
 
     def forward(self, x):
         return _core.linear(x, self.weight, self.bias)
