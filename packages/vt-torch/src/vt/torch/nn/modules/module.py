@@ -255,17 +255,23 @@ class Module:
                     p.grad.zero_()
 
     def _apply(self, fn: Callable) -> Module:
+        # A parameter shared by several modules (tied weights) is converted once and stays shared.
+        converted: dict[int, Parameter] = {}
         for module in self.modules():
             for name, p in list(module._parameters.items()):
                 if p is None:
                     continue
-                with no_grad():
-                    new = fn(p)
-                if new is not p:
-                    param = Parameter(new, p.requires_grad)
-                    if p.grad is not None:
-                        param.grad = fn(p.grad)
-                    module._parameters[name] = param
+                if id(p) not in converted:
+                    with no_grad():
+                        new = fn(p)
+                    if new is p:
+                        converted[id(p)] = p
+                    else:
+                        param = Parameter(new, p.requires_grad)
+                        if p.grad is not None:
+                            param.grad = fn(p.grad)
+                        converted[id(p)] = param
+                module._parameters[name] = converted[id(p)]
             for name, b in list(module._buffers.items()):
                 if b is not None:
                     module._buffers[name] = fn(b)
