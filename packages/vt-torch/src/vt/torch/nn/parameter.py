@@ -23,6 +23,3 @@ class Parameter(_core.Tensor):
         if id(self) not in memo:
             memo[id(self)] = Parameter(self.detach().clone(), self.requires_grad)
         return memo[id(self)]
-
-    def __reduce_ex__(self, proto):
-        raise TypeError("vt Parameters are saved through state_dict and vt.torch.save, not pickle")
