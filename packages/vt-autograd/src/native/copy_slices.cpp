@@ -26,20 +26,30 @@ CopySlices::CopySlices(const Tensor& base, const Tensor& view, std::shared_ptr<N
 }
 
 std::vector<Tensor> CopySlices::apply(std::vector<Tensor>&& grads) {
-  if (grad_enabled())
-    fail(VT_ERROR_NOT_IMPLEMENTED, "create_graph through an in-place operation on a view is not "
-         "implemented");
   std::vector<Tensor> out(next_edges.size());
   if (grads.empty() || !grads[0].defined()) return out;
   Tensor result = ops::contiguous(ops::call<"vt::clone">(grads[0]));
-  vt_tensor_t slice_handle = nullptr;
-  check(api().tensor_as_strided(result.get(), sizes_.data(), strides_.data(), int64_t(sizes_.size()),
-                                offset_, &slice_handle));
-  Tensor slice = Tensor::adopt(slice_handle);
-  std::vector<Tensor> res = fn_->apply({ops::call<"vt::clone">(slice)});
-  validate_outputs(*fn_, res);
-  if (!res.empty() && res[0].defined()) check(api().tensor_copy_(slice.get(), res[0].get()));
-  else ops::call<"vt::fill_">(slice, 0.0);
+  std::vector<Tensor> res;
+  if (grad_enabled()) {
+    // create_graph: every step goes through the dispatcher so it is recorded. The region is
+    // read from its own copy, because `result` is written below and the read must keep the
+    // value from before the write.
+    Tensor source = ops::contiguous(ops::call<"vt::clone">(grads[0]));
+    res = fn_->apply({ops::call<"vt::clone">(ops::call<"vt::as_strided">(source, sizes_, strides_, offset_))});
+    validate_outputs(*fn_, res);
+    Tensor region = ops::call<"vt::as_strided">(result, sizes_, strides_, offset_);
+    if (!res.empty() && res[0].defined()) ops::call<"vt::copy_">(region, res[0]);
+    else ops::call<"vt::fill_">(region, 0.0);
+  } else {
+    vt_tensor_t region_handle = nullptr;
+    check(api().tensor_as_strided(result.get(), sizes_.data(), strides_.data(), int64_t(sizes_.size()),
+                                  offset_, &region_handle));
+    Tensor region = Tensor::adopt(region_handle);
+    res = fn_->apply({ops::call<"vt::clone">(region)});
+    validate_outputs(*fn_, res);
+    if (!res.empty() && res[0].defined()) check(api().tensor_copy_(region.get(), res[0].get()));
+    else ops::call<"vt::fill_">(region, 0.0);
+  }
   out[0] = result;
   for (size_t i = 1; i < res.size() && i < out.size(); ++i) out[i] = res[i];
   return out;

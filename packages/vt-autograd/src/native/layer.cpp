@@ -177,10 +177,9 @@ void run(const OpInfo& info, vt_op_t op, const vt_value_t* args, int64_t nargs, 
              "and it modified a tensor in place while an argument requires grad");
       return;
     }
-    if (info.formula->save_args & 1) {
-      BelowAutogradGuard below;
-      self_copy = ops::call<"vt::clone">(Tensor::borrow(self));
-    }
+    // The old value of self, recorded (not below autograd) so that second-order gradients
+    // flow through it as they do through any saved input.
+    if (info.formula->save_args & 1) self_copy = ops::call<"vt::clone">(Tensor::borrow(self));
   }
 
   if (!info.formula) {

@@ -277,6 +277,26 @@ def test_inplace_through_a_view_updates_the_base_like_torch():
     assert_same(vw.grad, w.grad)
 
 
+def test_second_order_gradients_through_an_inplace_write_on_a_view():
+    t = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=torch.float64, requires_grad=True)
+    w = torch.tensor([0.5, -1.0], dtype=torch.float64, requires_grad=True)
+    v, vw = from_torch(t.detach()).requires_grad_(), from_torch(w.detach()).requires_grad_()
+    firsts = []
+    for x, a, grad in ((t, w, torch.autograd.grad), (v, vw, ag.grad)):
+        y = x.sin()
+        col = y[:, 1]
+        col.mul_(a * x[:, 2])  # the written values depend on x and a
+        y[0, ::2] = x[1, ::2] ** 2
+        gx, ga = grad((y ** 3).sum(), (x, a), create_graph=True)
+        firsts.append((gx, ga))
+        ((gx * gx).sum() + ga.sum()).backward()
+    (tgx, tga), (vgx, vga) = firsts
+    assert_same(vgx, tgx)
+    assert_same(vga, tga)
+    assert_same(v.grad, t.grad)
+    assert_same(vw.grad, w.grad)
+
+
 def test_setitem_of_a_tensor_that_requires_grad_into_a_result():
     t = torch.arange(4.0, dtype=torch.float64).requires_grad_()
     v = from_torch(t.detach()).requires_grad_()
@@ -358,3 +378,31 @@ def test_grad_with_respect_to_an_intermediate_does_not_run_its_node():
     y = (h * h).sum()
     (g,) = ag.grad(y, h)
     assert g.tolist() == [2.0, 4.0]
+
+
+def test_batched_grad_outputs_give_the_jacobian_like_torch():
+    t, v = leaf([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+    tw, vw = leaf([0.3, -0.2, 0.1])
+    results = {}
+    for m, x, w, grad in ((torch, t, tw, torch.autograd.grad), (vt, v, vw, ag.grad)):
+        y = (x.sin() * w).sum(1)  # two outputs
+        z = (x * x).sum()         # and a scalar one
+        batched = [m.eye(2, dtype=m.float64), m.tensor([1.0, 2.0], dtype=m.float64)]
+        results[m] = grad([y, z], [x, w], batched, is_grads_batched=True, create_graph=True)
+    (tgx, tgw), (vgx, vgw) = results[torch], results[vt]
+    assert tuple(vgx.shape) == (2, 2, 3) and tuple(vgw.shape) == (2, 3)
+    assert_same(vgx, tgx)
+    assert_same(vgw, tgw)
+    # create_graph: the batched result is differentiable again.
+    tgx.sum().backward()
+    vgx.sum().backward()
+    assert_same(v.grad, t.grad)
+
+
+def test_batched_grad_errors():
+    _, v = leaf([1.0, 2.0])
+    y = v * 3
+    with pytest.raises(RuntimeError, match="needs a grad_output"):
+        ag.grad(y, v, is_grads_batched=True)
+    with pytest.raises(RuntimeError, match="same size in dimension 0"):
+        ag.grad([y, y.sum()], v, [vt.ones(2, 2), vt.ones(3)], is_grads_batched=True)

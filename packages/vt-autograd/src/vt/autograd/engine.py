@@ -34,9 +34,15 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=None, is_grads_batched=False, materialize_grads=False) -> tuple:
-    """The gradients of `outputs` with respect to `inputs`, without touching any .grad."""
+    """The gradients of `outputs` with respect to `inputs`, without touching any .grad.
+
+    With is_grads_batched, dimension 0 of every grad_output indexes independent vectors and the
+    results are stacked along a new dimension 0 (one backward per vector: what torch computes
+    with vmap, e.g. a Jacobian from grad_outputs = eye(n)).
+    """
     if is_grads_batched:
-        raise NotImplementedError("vt.autograd.grad: is_grads_batched=True is not implemented")
+        return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                             materialize_grads)
     outs = _as_list(outputs, "grad")
     ins = _as_list(inputs, "grad")
     grads = _as_list(grad_outputs, "grad")
@@ -51,3 +57,23 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                          "but got: allow_unused=False.")
     return tuple(_C.run_grad(outs, ins, grads, bool(retain_graph), bool(create_graph),
                              bool(allow_unused), bool(materialize_grads)))
+
+
+def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                  materialize_grads) -> tuple:
+    grads = _as_list(grad_outputs, "grad")
+    if not grads or any(g is None for g in grads):
+        raise RuntimeError("grad: is_grads_batched=True needs a grad_output tensor (with a leading batch "
+                           "dimension) for every output")
+    sizes = {g.shape[0] if g.dim() > 0 else None for g in grads}
+    if None in sizes or len(sizes) != 1:
+        raise RuntimeError("grad: with is_grads_batched=True every grad_output needs the same size in dimension 0, "
+                           f"got shapes {[tuple(g.shape) for g in grads]}")
+    n = sizes.pop()
+    if n == 0:
+        raise NotImplementedError("grad: is_grads_batched=True with a batch of 0 grad_outputs")
+    keep = create_graph if retain_graph is None else retain_graph
+    rows = [grad(outputs, inputs, [g[i] for g in grads], retain_graph=True if i < n - 1 else keep,
+                 create_graph=create_graph, allow_unused=allow_unused, materialize_grads=materialize_grads)
+            for i in range(n)]
+    return tuple(None if column[0] is None else _core.stack(list(column)) for column in zip(*rows))
