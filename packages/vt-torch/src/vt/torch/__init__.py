@@ -8,6 +8,7 @@ the nn and optim packages.
 from __future__ import annotations
 
 import builtins as _builtins
+import importlib as _importlib
 
 import vt.autograd as _autograd  # noqa: F401  (installs the engine before any op runs)
 import vt.core as _core
@@ -23,6 +24,13 @@ from vt.autograd import (  # noqa: F401,E402
     enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled,
 )
 from vt.torch import autograd, nn, optim  # noqa: F401,E402
+from vt.torch import testing  # noqa: F401,E402
+from vt.torch import cuda  # noqa: F401,E402
+library = _importlib.import_module("vt.torch.library")  # the star import bound vt.core.library
+from vt.torch import _pickle, utils  # noqa: F401,E402  (tensor pickling, torch.utils.data/dlpack)
+# vt.core's star import binds `safetensors` to vt.core.safetensors; torch's name is ours.
+safetensors = _importlib.import_module("vt.torch.safetensors")
+from vt.torch.serialization import load, save  # noqa: F401,E402
 
 __version__ = "0.1.0"
 
@@ -51,3 +59,14 @@ def isclose(a: Tensor, b: Tensor, rtol: _builtins.float = 1e-5, atol: _builtins.
 def allclose(a: Tensor, b: Tensor, rtol: _builtins.float = 1e-5, atol: _builtins.float = 1e-8,
              equal_nan: _builtins.bool = False) -> _builtins.bool:
     return _builtins.bool(isclose(a, b, rtol, atol, equal_nan).all().item())
+
+
+def equal(a: Tensor, b: Tensor) -> _builtins.bool:
+    """True when a and b have the same shape and elements (as torch.equal)."""
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        raise TypeError(f"equal(): argument 'input' and 'other' must be Tensor, not "
+                        f"{type(a).__name__} and {type(b).__name__}")
+    return tuple(a.shape) == tuple(b.shape) and _builtins.bool((a == b).all().item())
+
+
+Tensor.equal = equal
