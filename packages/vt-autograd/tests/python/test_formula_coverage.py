@@ -16,6 +16,8 @@ NOT_DIFFERENTIABLE = {
     "multinomial", "nonzero", "one_hot", "randperm", "unique",
     # torch has no derivative for these either; backward through them raises NotImplementedError
     "floor_divide", "scatter.value_reduce", "where.Scalar",
+    # fused optimizer updates: they write parameters and state in place, under no_grad
+    "_fused_adam", "_fused_sgd",
 }
 # Built from differentiable vt ops through the dispatcher: the layer records the parts.
 COMPOSITE = {"einsum", "dropout"}

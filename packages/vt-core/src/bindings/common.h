@@ -85,6 +85,7 @@ void bind_shape_ops(nb::module_& m, nb::class_<Tensor>& cls);
 void bind_index_ops(nb::module_& m, nb::class_<Tensor>& cls);
 void bind_random_ops(nb::module_& m, nb::class_<Tensor>& cls);
 void bind_nn_ops(nb::module_& m, nb::class_<Tensor>& cls);
+void bind_optim_ops(nb::module_& m);
 void bind_library(nb::module_& m);
 void bind_dlpack(nb::module_& m, nb::class_<Tensor>& cls);
 void bind_safetensors(nb::module_& m);

@@ -56,6 +56,15 @@ Tensor to_impl(const Tensor& self, nb::args args, nb::kwargs kwargs) {
   return copy_to_device(dt == self.dtype() ? self : vt::to_dtype(self, dt), dev);
 }
 
+// torch returns the tensor itself (the same Python object, subclass included) from conversions
+// that change nothing, so `x.to("cpu") is x` and a Module's parameters keep their identity.
+using SelfHandle = nb::pointer_and_handle<Tensor>;
+
+nb::object self_or_new(SelfHandle self, Tensor result) {
+  if (result.impl() == self.p->impl()) return nb::borrow(self.h);
+  return nb::cast(std::move(result));
+}
+
 }  // namespace
 
 nb::object scalar_to_python(const Tensor& t) {
@@ -150,7 +159,7 @@ void bind_tensor(nb::module_& m) {
       }, nb::arg("size"), nb::arg("stride"), nb::arg("storage_offset") = nb::none())
       .def("select", [](const Tensor& t, int64_t dim, int64_t index) { return vt::select(t, dim, index); },
            nb::arg("dim"), nb::arg("index"))
-      .def("contiguous", [](const Tensor& t) { return vt::contiguous(t); })
+      .def("contiguous", [](SelfHandle self) { return self_or_new(self, vt::contiguous(*self.p)); })
       .def("clone", [](const Tensor& t) { return vt::clone(t); })
       // copies and conversions
       .def("copy_", [](const Tensor& t, const Tensor& src) { vt::copy_(t, src); return t; }, nb::arg("src"))
@@ -166,8 +175,12 @@ void bind_tensor(nb::module_& m) {
         return t;
       }, nb::arg("value"))
       .def("zero_", [](const Tensor& t) { vt::fill_(t, Scalar(int64_t(0))); return t; })
-      .def("to", &to_impl)
-      .def("cpu", [](const Tensor& t) { return t.device().is_cpu() ? t : copy_to_device(t, kCPU); })
+      .def("to", [](SelfHandle self, nb::args args, nb::kwargs kwargs) {
+        return self_or_new(self, to_impl(*self.p, std::move(args), std::move(kwargs)));
+      })
+      .def("cpu", [](SelfHandle self) {
+        return self_or_new(self, self.p->device().is_cpu() ? *self.p : copy_to_device(*self.p, kCPU));
+      })
       .def("type", [](const Tensor& t, nb::handle dtype) { return vt::to_dtype(t, to_dtype(dtype, "type")); },
            nb::arg("dtype"));
   for (auto [name, dt] : {std::pair{"float", ScalarType::Float32}, {"double", ScalarType::Float64},
@@ -176,7 +189,9 @@ void bind_tensor(nb::module_& m) {
                           {"short", ScalarType::Int16}, {"char", ScalarType::Int8},
                           {"byte", ScalarType::UInt8}, {"bool", ScalarType::Bool}}) {
     ScalarType target = dt;
-    cls.def(name, [target](const Tensor& t) { return t.dtype() == target ? t : vt::to_dtype(t, target); });
+    cls.def(name, [target](SelfHandle self) {
+      return self_or_new(self, self.p->dtype() == target ? *self.p : vt::to_dtype(*self.p, target));
+    });
   }
   cls.def("__repr__", [](const Tensor& t) {
     static nb::object* printing = new nb::object(nb::module_::import_("vt.core._printing"));
@@ -200,6 +215,7 @@ void bind_tensor(nb::module_& m) {
   bind_index_ops(m, cls);
   bind_random_ops(m, cls);
   bind_nn_ops(m, cls);
+  bind_optim_ops(m);
 }
 
 }  // namespace vt::py

@@ -530,6 +530,16 @@ def test_to_same_dtype_returns_self_and_copy_true_copies():
     exact(copied, ref.to(torch.float32, copy=True))
 
 
+def test_conversions_that_change_nothing_return_the_same_object_like_torch():
+    t, ref = vt.arange(4.0), torch.arange(4.0)
+    for convert in (lambda x: x.to("cpu"), lambda x: x.float(), lambda x: x.contiguous(), lambda x: x.cpu(),
+                    lambda x: x.to(x), lambda x: x.to(device="cpu", dtype=x.dtype)):
+        assert convert(ref) is ref
+        assert convert(t) is t
+    assert t.double() is not t and t.t().contiguous() is not t
+    assert t.to("cpu", copy=True) is not t
+
+
 def test_to_other_dtype_does_not_alias():
     t = vt.arange(4)
     f = t.float()

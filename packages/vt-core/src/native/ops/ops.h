@@ -7,6 +7,7 @@
 #include "ops/index.h"
 #include "ops/linalg.h"
 #include "ops/nn.h"
+#include "ops/optim.h"
 #include "ops/pointwise.h"
 #include "ops/random.h"
 #include "ops/reduce.h"

@@ -19,6 +19,7 @@ void register_core_ops() {
     register_index_ops();
     register_random_ops();
     register_nn_ops();
+    register_optim_ops();
   });
 }
 

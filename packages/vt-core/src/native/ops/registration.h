@@ -15,4 +15,5 @@ void register_shape_ops();
 void register_index_ops();
 void register_random_ops();
 void register_nn_ops();
+void register_optim_ops();
 }  // namespace vt
