@@ -1,8 +1,11 @@
 """Sequence reversal with a 2-layer causal transformer decoder, under vt.torch or PyTorch.
 
-Each example is `digits SEP reversed(digits)`; the model reads it left to right and is trained
+Each example is `symbols SEP reversed(symbols)`; the model reads it left to right and is trained
 to predict the reversed half, so at test time it writes the reversal of an unseen sequence
 token by token (greedy). Exact-match accuracy on held-out sequences is reported.
+
+The defaults are the reference workload (dim 128, 4 heads, 64 input tokens, batch 64, 36 token
+values counting SEP, SGD); `--length 8 --optimizer adam` learns in a few hundred steps on a CPU.
 
     python examples/sequence_reversal/train.py [--framework torch] [--steps 400]
 """
@@ -25,14 +28,15 @@ IGNORE = -100  # loss ignore_index for the positions of the given half
 
 @dataclasses.dataclass
 class Config:
-    length: int = 8        # digits to reverse
-    vocab: int = 10        # digit values; SEP is token `vocab`
-    d_model: int = 64
+    length: int = 32       # symbols to reverse: 2 * length input tokens
+    vocab: int = 35        # symbol values; SEP is token `vocab`
+    d_model: int = 128
     n_head: int = 4
     n_layer: int = 2
     steps: int = 400
     batch_size: int = 64
-    lr: float = 3e-3
+    optimizer: str = "sgd"  # sgd (momentum 0.9) or adam
+    lr: float = 0.05
     seed: int = 0
     dtype: str = "float32"
 
@@ -96,7 +100,12 @@ def train(framework: str, cfg: Config, device: str = "cpu", init_state: dict | N
     if init_state is not None:
         model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in init_state.items()})
     model = model.to(device=device, dtype=getattr(torch, cfg.dtype))
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9)
+    elif cfg.optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    else:
+        raise ValueError(f"unknown optimizer {cfg.optimizer!r}: expected sgd or adam")
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=IGNORE)
     rng = np.random.default_rng(cfg.seed)
     losses = []

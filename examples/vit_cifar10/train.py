@@ -65,13 +65,16 @@ def normalize(images: np.ndarray, flip: np.ndarray | None = None) -> np.ndarray:
 
 @dataclasses.dataclass
 class Config:
+    """Defaults: the reference ViT workload (patch 4, dim 256, depth 6, 8 heads, MLP 1024, 16
+    class tokens, batch 256, AdamW)."""
     patch: int = 4
-    dim: int = 128
-    depth: int = 4
-    heads: int = 4
-    mlp_ratio: int = 2
+    dim: int = 256
+    depth: int = 6
+    heads: int = 8
+    mlp_ratio: int = 4
+    class_tokens: int = 16  # learned tokens prepended to the patches; the head reads their mean
     steps: int = 500
-    batch_size: int = 64
+    batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.05
     seed: int = 0
@@ -86,8 +89,8 @@ def build(torch, cfg: Config):
         def __init__(self):
             super().__init__()
             self.patchify = nn.Conv2d(3, cfg.dim, kernel_size=cfg.patch, stride=cfg.patch)
-            self.cls = nn.Parameter(torch.zeros(1, 1, cfg.dim))
-            self.pos = nn.Parameter(torch.randn(1, n_patches + 1, cfg.dim) * 0.02)
+            self.cls = nn.Parameter(torch.randn(1, cfg.class_tokens, cfg.dim) * 0.02)
+            self.pos = nn.Parameter(torch.randn(1, n_patches + cfg.class_tokens, cfg.dim) * 0.02)
             layer = nn.TransformerEncoderLayer(cfg.dim, cfg.heads, cfg.mlp_ratio * cfg.dim, dropout=0.0,
                                                activation="gelu", batch_first=True, norm_first=True)
             self.encoder = nn.TransformerEncoder(layer, cfg.depth, enable_nested_tensor=False)
@@ -97,7 +100,7 @@ def build(torch, cfg: Config):
         def forward(self, images):
             x = self.patchify(images).flatten(2).transpose(1, 2)  # (batch, patches, dim)
             x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
-            return self.head(self.norm(self.encoder(x))[:, 0])
+            return self.head(self.norm(self.encoder(x))[:, :cfg.class_tokens].mean(dim=1))
 
     return ViT()
 

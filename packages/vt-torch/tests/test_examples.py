@@ -57,7 +57,8 @@ def test_minigpt_tracks_torch_for_120_steps():
 
 
 def test_sequence_reversal_tracks_torch_for_150_steps():
-    cfg = reversal.Config(length=5, d_model=32, n_head=2, steps=150, batch_size=16, dtype="float64")
+    cfg = reversal.Config(length=5, vocab=10, d_model=32, n_head=2, steps=150, batch_size=16, optimizer="adam",
+                          lr=3e-3, dtype="float64")
     state = torch_initial_state(reversal.build, cfg)
     _, want = reversal.train("torch", cfg, init_state=state, progress=False)
     _, got = reversal.train("vt", cfg, init_state=state, progress=False)
@@ -82,7 +83,8 @@ def test_vit_reads_the_cifar_format_and_tracks_torch_for_100_steps(cifar_folder)
     assert images.shape == (80, 3, 32, 32) and labels.shape == (80,)
     raw = (cifar_folder / "data_batch_1.bin").read_bytes()
     assert images[0, 2, 31, 31] == raw[vit.RECORD - 1] and labels[0] == raw[0]
-    cfg = vit.Config(patch=8, dim=32, depth=2, heads=2, steps=100, batch_size=8, dtype="float64")
+    cfg = vit.Config(patch=8, dim=32, depth=2, heads=2, mlp_ratio=2, class_tokens=2, steps=100, batch_size=8,
+                     dtype="float64")
     state = torch_initial_state(vit.build, cfg)
     test_set = vit.read_split(cifar_folder, train=False)
     _, want = vit.train("torch", cfg, (images, labels), test_set, init_state=state, progress=False)
@@ -125,6 +127,8 @@ def test_minigpt_command_line_writes_checkpoint_metrics_sample_and_plot(tmp_path
 
 def test_example_command_lines_run(tmp_path, cifar_folder, capsys):
     reversal.main(["--steps", "3", "--length", "3", "--d-model", "16", "--n-head", "2", "--device", "cpu"])
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        reversal.main(["--steps", "1", "--length", "2", "--d-model", "8", "--n-head", "2", "--optimizer", "lbfgs"])
     vit.main(["--data", str(cifar_folder), "--steps", "3", "--dim", "16", "--depth", "1", "--heads", "2",
               "--patch", "8", "--device", "cpu"])
     out = capsys.readouterr().out
