@@ -22,9 +22,21 @@ def pick_device(torch, requested: str) -> str:
     return requested
 
 
-def progress_bar(enabled: bool, total: int, desc: str):
-    if not enabled:
-        return None
-    from tqdm import tqdm
+class Progress:
+    """A tqdm bar over the training steps with live figures, or nothing when disabled (tests)."""
 
-    return tqdm(total=total, desc=desc, unit="step", dynamic_ncols=True)
+    def __init__(self, enabled: bool, total: int, desc: str) -> None:
+        self._bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=desc, unit="step", dynamic_ncols=True)
+
+    def step(self, **figures: str) -> None:
+        if self._bar is not None:
+            self._bar.set_postfix(figures, refresh=False)
+            self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()

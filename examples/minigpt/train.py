@@ -26,7 +26,7 @@ import numpy as np
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 import corpus  # noqa: E402
-from framework import FRAMEWORKS, load_framework, pick_device, progress_bar  # noqa: E402
+from framework import FRAMEWORKS, Progress, load_framework, pick_device  # noqa: E402
 from gpt import GPTConfig, build  # noqa: E402
 
 
@@ -91,7 +91,7 @@ def train(framework: str, model_cfg: GPTConfig, cfg: TrainConfig, text: bytes, d
     rng = np.random.default_rng(cfg.seed)
     metrics = {"framework": framework, "config": dataclasses.asdict(cfg), "model": dataclasses.asdict(model_cfg),
                "step": [], "loss": [], "lr": [], "tokens_per_s": [], "eval_step": [], "val_loss": []}
-    bar = progress_bar(progress, cfg.steps, f"{framework} {device}")
+    progress_bar = Progress(progress, cfg.steps, f"{framework} {device}")
     tokens_per_step = cfg.batch_size * model_cfg.block_size
     start = time.perf_counter()
     for step in range(cfg.steps):
@@ -112,11 +112,8 @@ def train(framework: str, model_cfg: GPTConfig, cfg: TrainConfig, text: bytes, d
         metrics["loss"].append(value)
         metrics["lr"].append(opt.param_groups[0]["lr"])
         metrics["tokens_per_s"].append(rate)
-        if bar is not None:
-            bar.set_postfix(loss=f"{value:.3f}", tok_s=f"{rate:,.0f}", refresh=False)
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+        progress_bar.step(loss=f"{value:.3f}", tok_s=f"{rate:,.0f}")
+    progress_bar.close()
     metrics["seconds"] = time.perf_counter() - start
     return model, metrics
 

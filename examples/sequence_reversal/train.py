@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from framework import FRAMEWORKS, load_framework, pick_device, progress_bar  # noqa: E402
+from framework import FRAMEWORKS, Progress, load_framework, pick_device  # noqa: E402
 
 IGNORE = -100  # loss ignore_index for the positions of the given half
 
@@ -109,7 +109,7 @@ def train(framework: str, cfg: Config, device: str = "cpu", init_state: dict | N
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=IGNORE)
     rng = np.random.default_rng(cfg.seed)
     losses = []
-    bar = progress_bar(progress, cfg.steps, f"{framework} {device}")
+    progress_bar = Progress(progress, cfg.steps, f"{framework} {device}")
     start = time.perf_counter()
     for _ in range(cfg.steps):
         x, y = batch(cfg, rng)
@@ -119,11 +119,8 @@ def train(framework: str, cfg: Config, device: str = "cpu", init_state: dict | N
         loss.backward()
         opt.step()
         losses.append(loss.item())
-        if bar is not None:
-            bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+        progress_bar.step(loss=f"{losses[-1]:.3f}")
+    progress_bar.close()
     metrics = {"loss": losses, "seconds": time.perf_counter() - start,
                "accuracy": accuracy(torch, model, cfg, np.random.default_rng(cfg.seed + 1), device)}
     return model, metrics

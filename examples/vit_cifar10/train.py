@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from framework import FRAMEWORKS, load_framework, pick_device, progress_bar  # noqa: E402
+from framework import FRAMEWORKS, Progress, load_framework, pick_device  # noqa: E402
 
 RECORD = 1 + 3 * 32 * 32
 TRAIN_FILES = [f"data_batch_{i}.bin" for i in range(1, 6)]
@@ -131,7 +131,7 @@ def train(framework: str, cfg: Config, train_set, test_set=None, device: str = "
     rng = np.random.default_rng(cfg.seed)
     dtype = np.float64 if cfg.dtype == "float64" else np.float32
     losses = []
-    bar = progress_bar(progress, cfg.steps, f"{framework} {device}")
+    progress_bar = Progress(progress, cfg.steps, f"{framework} {device}")
     start = time.perf_counter()
     for _ in range(cfg.steps):
         idx = rng.integers(0, len(images), cfg.batch_size)
@@ -143,11 +143,8 @@ def train(framework: str, cfg: Config, train_set, test_set=None, device: str = "
         opt.step()
         schedule.step()
         losses.append(loss.item())
-        if bar is not None:
-            bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+        progress_bar.step(loss=f"{losses[-1]:.3f}")
+    progress_bar.close()
     metrics = {"loss": losses, "seconds": time.perf_counter() - start}
     if test_set is not None:
         metrics["test_accuracy"] = evaluate(torch, model, *test_set, device, dtype)
