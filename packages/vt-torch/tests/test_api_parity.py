@@ -52,7 +52,10 @@ def test_a_wrong_kind_fails(tmp_path, capsys):
     assert "wrong kind  torch.Tensor.shape: vt has a property, torch a function" in capsys.readouterr().out
 
 
-def test_known_incompatibilities_are_reported_not_failed_unless_strict(tmp_path, capsys):
+def test_known_incompatibilities_are_reported_not_failed_unless_strict(tmp_path, capsys, monkeypatch):
+    import vt.torch.nn.functional as F
+
+    monkeypatch.setattr(F, "relu", lambda tensor: tensor)  # no parameter 'input': incompatible
     path = _write(tmp_path, {"torch.nn.functional": {"relu": {"kind": "function", "known_incompatible": "x"}},
                              "torch": {"abs": {"kind": "function", "known_incompatible": "fixed since"}}})
     findings = {f.name: f.status for f in check_api_parity.check(check_api_parity.load_manifest(path))}
@@ -118,9 +121,26 @@ def test_stub_corrections_describe_what_torch_accepts():
     assert torch.ones(1).requires_grad_(requires_grad=True).requires_grad
     with pytest.raises(TypeError):
         torch.ones(1).requires_grad_(mode=True)
+    x = torch.ones(2)
+    for method, default in (("contiguous", torch.contiguous_format), ("is_contiguous", torch.contiguous_format),
+                            ("cpu", torch.preserve_format)):
+        getattr(x, method)(memory_format=default)
+        with pytest.raises(TypeError, match="positional"):  # memory_format is keyword-only
+            getattr(x, method)(default)
+    assert x.new_tensor([1], dtype=torch.float64, device="cpu", requires_grad=False).dtype == torch.float64
+    with pytest.raises(TypeError, match="positional"):
+        x.new_tensor([1], torch.float64)
+    with pytest.raises(TypeError, match="pin_memory"):  # the stub lists it; the parser does not take it
+        x.new_tensor([1], pin_memory=False)
+    logits = torch.tensor([[0.5, -1.0]])
+    unreduced = torch.binary_cross_entropy_with_logits(logits, torch.ones(1, 2))  # the stub says reduction=1
+    assert torch.equal(unreduced, torch.binary_cross_entropy_with_logits(logits, torch.ones(1, 2), reduction=0))
     assert set(api_surface.STUB_CORRECTIONS) == {("torch", "tensor"), ("torch", "numel"),
                                                  ("torch", "set_num_threads"), ("torch", "from_numpy"),
-                                                 ("torch.Tensor", "requires_grad_")}
+                                                 ("torch", "binary_cross_entropy_with_logits"),
+                                                 ("torch.Tensor", "requires_grad_"), ("torch.Tensor", "contiguous"),
+                                                 ("torch.Tensor", "is_contiguous"), ("torch.Tensor", "cpu"),
+                                                 ("torch.Tensor", "new_tensor")}
 
 
 def test_regenerating_keeps_claimed_names_and_reports_new_ones():

@@ -147,6 +147,21 @@ def test_unsupported_objects_raise_type_error_naming_the_place(tmp_path):
         vtorch.save({}, tmp_path / "x", pickle_module=object())
 
 
+def test_save_takes_torchs_defaults_and_refuses_other_pickle_modules(tmp_path):
+    import copyreg
+    import pickle
+
+    state = {"w": vtorch.arange(3.0)}
+    vtorch.save(state, tmp_path / "a", pickle, 2, True, False)  # torch's defaults, by position
+    vtorch.save(state, tmp_path / "b", pickle_module=pickle, pickle_protocol=4, _use_new_zipfile_serialization=False,
+                _disable_byteorder_record=True)
+    for name in ("a", "b"):
+        assert vtorch.equal(vtorch.load(tmp_path / name)["w"], state["w"])
+    for other in (None, copyreg, "pickle"):
+        with pytest.raises(ValueError, match="never pickles; pickle_module must be left at its default"):
+            vtorch.save(state, tmp_path / "c", pickle_module=other)
+
+
 def test_plain_safetensors_files_load_as_dicts(tmp_path):
     safetensors.torch.save_file({"a": torch.arange(4.0), "b": torch.ones(2, dtype=torch.int32)}, str(tmp_path / "f"))
     got = vtorch.load(tmp_path / "f")

@@ -292,7 +292,12 @@ STUB_CORRECTIONS = {
     ("torch", "numel"): "input",
     ("torch", "set_num_threads"): "num, /",
     ("torch", "from_numpy"): "ndarray, /",
+    ("torch", "binary_cross_entropy_with_logits"): "input, target, weight=None, pos_weight=None, reduction=0",
     ("torch.Tensor", "requires_grad_"): "requires_grad=True",
+    ("torch.Tensor", "contiguous"): "*, memory_format=torch.contiguous_format",
+    ("torch.Tensor", "is_contiguous"): "*, memory_format=torch.contiguous_format",
+    ("torch.Tensor", "cpu"): "*, memory_format=torch.preserve_format",
+    ("torch.Tensor", "new_tensor"): "data, *, dtype=None, device=None, requires_grad=False",
 }
 
 

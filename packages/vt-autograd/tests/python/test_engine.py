@@ -406,3 +406,26 @@ def test_batched_grad_errors():
         ag.grad(y, v, is_grads_batched=True)
     with pytest.raises(RuntimeError, match="same size in dimension 0"):
         ag.grad([y, y.sum()], v, [vt.ones(2, 2), vt.ones(3)], is_grads_batched=True)
+
+
+def test_deprecated_keywords_work_and_warn_like_torch():
+    import warnings
+
+    t, v = leaf([1.0, -2.0, 3.0])
+    seed = [0.5, 1.0, 2.0]
+    tseed = torch.tensor(seed, dtype=torch.float64)
+    for m, x, g in ((torch, t, tseed), (vt, v, from_torch(tseed))):
+        autograd = torch.autograd if m is torch else ag
+        with pytest.warns(FutureWarning, match="`grad_variables` is deprecated. Use `grad_tensors` instead."):
+            autograd.backward([x * x], None, None, False, [g])  # grad_variables is the fifth argument
+        with pytest.warns(FutureWarning), pytest.raises(RuntimeError, match="`grad_tensors` and `grad_variables`"):
+            autograd.backward([x * x], grad_tensors=[g], grad_variables=[g])
+        with pytest.warns(FutureWarning, match="only_inputs argument is deprecated and is ignored now"):
+            (gx,) = autograd.grad([x * x], [x], [g], None, False, False)  # only_inputs is the sixth
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            (gx_default,) = autograd.grad([x * x], [x], [g], only_inputs=True, allow_unused=None)
+        assert (gx == gx_default).all()
+    assert_same(v.grad, t.grad)
+    assert_same(ag.grad([v * v], [v], [from_torch(torch.ones(3, dtype=torch.float64))], only_inputs=True)[0],
+                torch.autograd.grad([t * t], [t], [torch.ones(3, dtype=torch.float64)])[0])

@@ -67,3 +67,29 @@ def test_grad_mode_is_thread_local():
         t.start()
         t.join()
     assert seen == {"enabled": True, "requires": True}
+
+
+def test_enable_grad_decorates_with_or_without_parentheses_like_torch():
+    import torch
+
+    for m, x in ((torch, torch.ones(2, requires_grad=True)), (vt, vt.ones(2).requires_grad_())):
+        enable_grad, no_grad = (torch.enable_grad, torch.no_grad) if m is torch else (ag.enable_grad, ag.no_grad)
+
+        @enable_grad
+        def bare(t):
+            return t * 2
+
+        @enable_grad()
+        def called(t):
+            return t * 3
+
+        def plain(t):
+            return t * 4
+
+        with no_grad():
+            assert bare(x).requires_grad and called(x).requires_grad
+            assert enable_grad(orig_func=plain)(x).requires_grad
+            assert not (x * 2).requires_grad
+        assert bare.__name__ == "bare"
+        with enable_grad(orig_func=None):
+            assert (x * 2).requires_grad

@@ -89,3 +89,14 @@ def test_gradcheck_catches_a_wrong_derivative():
     with pytest.raises(RuntimeError, match="Jacobian mismatch"):
         ag.gradcheck(WrongSquare.apply, (x,))
     assert not ag.gradcheck(WrongSquare.apply, (x,), raise_exception=False)
+
+
+def test_checks_take_torchs_keywords():
+    def cube(x):
+        return x * x * x
+
+    t = torch.tensor([0.5, -1.25, 2.0], dtype=torch.float64, requires_grad=True)
+    v = from_torch(t.detach()).requires_grad_()
+    for m, x in ((torch.autograd, t), (ag, v)):
+        assert m.gradcheck(func=cube, inputs=(x,), eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True)
+        assert m.gradgradcheck(func=cube, inputs=(x,), grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3)

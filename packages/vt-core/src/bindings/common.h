@@ -69,10 +69,22 @@ nb::object binary_operator(const Tensor& self, nb::handle other, OnTensor on_ten
   return nb::borrow(Py_NotImplemented);
 }
 
+// torch.memory_format; None given means if_none. vt makes row-major (contiguous_format) and
+// stride-preserving (preserve_format) layouts, never channels_last ones.
+enum class MemoryFormat { Contiguous, Preserve, ChannelsLast };
+MemoryFormat to_memory_format(nb::handle h, MemoryFormat if_none, const char* op);
+// channels_last: torch's RuntimeError unless 4-d, then NotImplementedError naming op.
+void require_row_major(MemoryFormat format, int64_t ndim, const char* op);
+bool is_channels_last_contiguous(const Tensor& t);
+// A like-factory's memory_format (default preserve_format): whether the result may follow
+// input's strides, or must be made row-major (contiguous_format on a non-contiguous input).
+bool like_keeps_strides(nb::handle memory_format, const Tensor& input, const char* op);
+
 // dim=None / int / sequence of ints, as reductions take it.
 std::optional<DimVector> optional_int_list(nb::handle h, const char* what);
 
 void bind_dtype_device(nb::module_& m);
+void bind_memory_format(nb::module_& m);
 void bind_tensor(nb::module_& m);
 void bind_indexing(nb::class_<Tensor>& cls);
 void bind_numpy(nb::module_& m, nb::class_<Tensor>& cls);

@@ -217,9 +217,9 @@ void bind_dlpack(nb::module_& m, nb::class_<Tensor>& cls) {
   cls.def("__dlpack_device__", [](const Tensor& t) {
     return nb::make_tuple(int64_t(t.device().type), int64_t(t.device().index));
   }, "The (DLPack device type, device id) of this tensor.");
-  m.def("from_dlpack", &from_dlpack, nb::arg("x"), nb::kw_only(), nb::arg("device") = nb::none(),
+  m.def("from_dlpack", &from_dlpack, nb::arg("ext_tensor"), nb::kw_only(), nb::arg("device") = nb::none(),
         nb::arg("copy") = nb::none(),
-        "A tensor sharing memory with x (an object with __dlpack__, or a DLPack capsule). "
+        "A tensor sharing memory with ext_tensor (an object with __dlpack__, or a DLPack capsule). "
         "copy=True always copies, copy=False never does; read-only producers are copied.");
 }
 

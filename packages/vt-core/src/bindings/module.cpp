@@ -40,6 +40,7 @@ NB_MODULE(_C, m) {
   });
 
   bind_dtype_device(m);
+  bind_memory_format(m);
   bind_tensor(m);
   bind_library(m);
   bind_safetensors(m);

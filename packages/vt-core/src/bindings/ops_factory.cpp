@@ -1,6 +1,8 @@
 // Factories and dtype queries: module functions.
 #include "bindings/common.h"
 
+#include <tuple>
+
 #include "iterator/tensor_iterator.h"
 #include "ops/ops.h"
 
@@ -35,11 +37,18 @@ void bind_factory_ops(nb::module_& m) {
     };
   };
   using SizedFn = Tensor (*)(IntArrayRef, std::optional<ScalarType>, std::optional<Device>);
-  for (auto [name, fn] : {std::pair{"empty", SizedFn(&vt::empty)}, std::pair{"zeros", SizedFn(&vt::zeros)},
-                          std::pair{"ones", SizedFn(&vt::ones)}}) {
+  for (auto [name, fn] : {std::pair{"zeros", SizedFn(&vt::zeros)}, std::pair{"ones", SizedFn(&vt::ones)}}) {
     m.def(name, sized(fn, name), nb::arg("args"), nb::arg("size") = nb::none(),
           nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none());
   }
+  m.def("empty", [](nb::args args, nb::handle size, nb::handle memory_format, nb::handle dtype, nb::handle device) {
+    const DimVector shape = size_from_args(args, size, "empty");
+    MemoryFormat f = to_memory_format(memory_format, MemoryFormat::Contiguous, "empty");
+    VT_CHECK(f != MemoryFormat::Preserve, "unsupported memory format Preserve");
+    require_row_major(f, int64_t(shape.size()), "empty");
+    return vt::empty(shape, to_optional_dtype(dtype, "empty"), optional_device(device, "empty"));
+  }, nb::arg("args"), nb::arg("size") = nb::none(), nb::arg("memory_format") = nb::none(),
+     nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none());
   m.def("full", [](nb::handle size, nb::handle value, nb::handle dtype, nb::handle device) {
     return vt::full(size_sequence(size, "full"), require_scalar(value, "full"),
                     to_optional_dtype(dtype, "full"), optional_device(device, "full"));
@@ -62,22 +71,33 @@ void bind_factory_ops(nb::module_& m) {
   }, nb::arg("n"), nb::arg("m") = nb::none(), nb::kw_only(), nb::arg("dtype") = nb::none(),
      nb::arg("device") = nb::none());
 
-  // Like-tensors keep the input's layout (torch's preserve_format).
+  // Like-tensors keep the input's layout (torch's preserve_format, the default); with
+  // contiguous_format they are made as the sized factory makes them.
   using LikeFn = Tensor (*)(const Tensor&, std::optional<ScalarType>, std::optional<Device>);
-  for (auto [name, fn] : {std::pair{"empty_like", LikeFn(&vt::empty_like)},
-                          std::pair{"zeros_like", LikeFn(&vt::zeros_like)},
-                          std::pair{"ones_like", LikeFn(&vt::ones_like)}}) {
-    m.def(name, [name, fn](nb::handle input, nb::handle dtype, nb::handle device) {
-      return fn(require_tensor(input, name), to_optional_dtype(dtype, name), optional_device(device, name));
-    }, nb::arg("input"), nb::kw_only(), nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none());
+  for (auto [name, fn, sized_fn] : {std::tuple{"empty_like", LikeFn(&vt::empty_like), SizedFn(&vt::empty)},
+                                    std::tuple{"zeros_like", LikeFn(&vt::zeros_like), SizedFn(&vt::zeros)},
+                                    std::tuple{"ones_like", LikeFn(&vt::ones_like), SizedFn(&vt::ones)}}) {
+    m.def(name, [name, fn, sized_fn](nb::handle input, nb::handle memory_format, nb::handle dtype, nb::handle device) {
+      const Tensor t = require_tensor(input, name);
+      auto dt = to_optional_dtype(dtype, name);
+      auto dev = optional_device(device, name);
+      if (like_keeps_strides(memory_format, t, name)) return fn(t, dt, dev);
+      return sized_fn(t.sizes(), dt.value_or(t.dtype()), dev.value_or(t.device()));
+    }, nb::arg("input"), nb::kw_only(), nb::arg("memory_format") = nb::none(), nb::arg("dtype") = nb::none(),
+       nb::arg("device") = nb::none());
   }
-  m.def("full_like", [](nb::handle input, nb::handle value, nb::handle dtype, nb::handle device) {
-    return vt::full_like(require_tensor(input, "full_like"), require_scalar(value, "full_like"),
-                         to_optional_dtype(dtype, "full_like"), optional_device(device, "full_like"));
-  }, nb::arg("input"), nb::arg("fill_value"), nb::kw_only(), nb::arg("dtype") = nb::none(),
-     nb::arg("device") = nb::none());
+  m.def("full_like", [](nb::handle input, nb::handle value, nb::handle memory_format, nb::handle dtype,
+                        nb::handle device) {
+    const Tensor t = require_tensor(input, "full_like");
+    const Scalar v = require_scalar(value, "full_like");
+    auto dt = to_optional_dtype(dtype, "full_like");
+    auto dev = optional_device(device, "full_like");
+    if (like_keeps_strides(memory_format, t, "full_like")) return vt::full_like(t, v, dt, dev);
+    return vt::full(t.sizes(), v, dt.value_or(t.dtype()), dev.value_or(t.device()));
+  }, nb::arg("input"), nb::arg("fill_value"), nb::kw_only(), nb::arg("memory_format") = nb::none(),
+     nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none());
 
-  m.def("result_type", [](nb::handle a, nb::handle b) {
+  auto result_type = [](nb::handle a, nb::handle b) {
     std::vector<Tensor> ts;
     std::vector<Scalar> ss;
     for (nb::handle h : {a, b}) {
@@ -85,7 +105,11 @@ void bind_factory_ops(nb::module_& m) {
       else ss.push_back(require_scalar(h, "result_type"));
     }
     return dtype_object(vt::result_type(ts, ss));
-  }, nb::arg("tensor1"), nb::arg("tensor2"));
+  };
+  // torch's keywords for its three forms: (tensor, other), (scalar, tensor), (scalar1, scalar2).
+  m.def("result_type", result_type, nb::arg("tensor"), nb::arg("other"));
+  m.def("result_type", result_type, nb::arg("scalar"), nb::arg("tensor"));
+  m.def("result_type", result_type, nb::arg("scalar1"), nb::arg("scalar2"));
   m.def("promote_types", [](nb::handle a, nb::handle b) {
     return dtype_object(promote_types(to_dtype(a, "promote_types"), to_dtype(b, "promote_types")));
   }, nb::arg("type1"), nb::arg("type2"));

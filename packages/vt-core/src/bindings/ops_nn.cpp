@@ -79,12 +79,20 @@ void bind_nn_ops(nb::module_& m, nb::class_<Tensor>& cls) {
   cls.def("log_softmax", [](const Tensor& t, int64_t dim, nb::handle dtype) {
     return vt::log_softmax(t, dim, to_optional_dtype(dtype, "log_softmax"));
   }, nb::arg("dim"), nb::arg("dtype") = nb::none());
-  m.def("softmax", [](const Tensor& t, nb::handle dim, int64_t, nb::handle dtype) {
+  // Each as torch.nn.functional's (input, dim, _stacklevel, dtype) and, for a dtype in third
+  // place, as torch's own (input, dim, dtype).
+  auto softmax_fn = [](const Tensor& t, nb::handle dim, int64_t, nb::handle dtype) {
     return vt::softmax(t, softmax_dim(t, dim, "softmax"), to_optional_dtype(dtype, "softmax"));
-  }, nb::arg("input"), nb::arg("dim") = nb::none(), nb::arg("_stacklevel") = 3, nb::arg("dtype") = nb::none());
-  m.def("log_softmax", [](const Tensor& t, nb::handle dim, int64_t, nb::handle dtype) {
+  };
+  auto log_softmax_fn = [](const Tensor& t, nb::handle dim, int64_t, nb::handle dtype) {
     return vt::log_softmax(t, softmax_dim(t, dim, "log_softmax"), to_optional_dtype(dtype, "log_softmax"));
-  }, nb::arg("input"), nb::arg("dim") = nb::none(), nb::arg("_stacklevel") = 3, nb::arg("dtype") = nb::none());
+  };
+  for (auto [name, fn] : {std::pair{"softmax", +softmax_fn}, std::pair{"log_softmax", +log_softmax_fn}}) {
+    m.def(name, fn, nb::arg("input"), nb::arg("dim") = nb::none(), nb::arg("_stacklevel") = 3,
+          nb::arg("dtype") = nb::none());
+    m.def(name, [fn](const Tensor& t, nb::handle dim, nb::handle dtype) { return fn(t, dim, 3, dtype); },
+          nb::arg("input"), nb::arg("dim"), nb::arg("dtype") = nb::none());
+  }
 
   m.def("cross_entropy", [](const Tensor& input, const Tensor& target, nb::handle weight, nb::handle size_average,
                             int64_t ignore_index, nb::handle reduce, const std::string& reduction,
@@ -122,17 +130,20 @@ void bind_nn_ops(nb::module_& m, nb::class_<Tensor>& cls) {
   }, nb::arg("input"), nb::arg("target"), nb::arg("weight") = nb::none(), nb::arg("size_average") = nb::none(),
      nb::arg("reduce") = nb::none(), nb::arg("reduction") = "mean", nb::arg("pos_weight") = nb::none());
 
-  m.def("layer_norm", [](const Tensor& input, nb::handle shape, nb::handle weight, nb::handle bias, double eps) {
+  // cudnn_enable(d): torch.layer_norm's / group_norm's backend switch; there is no cuDNN path here.
+  m.def("layer_norm", [](const Tensor& input, nb::handle shape, nb::handle weight, nb::handle bias, double eps,
+                         bool) {
     return vt::layer_norm(input, normalized_shape_of(shape, "layer_norm"),
                           nn_optional_tensor(weight, "layer_norm", "weight"),
                           nn_optional_tensor(bias, "layer_norm", "bias"), eps);
   }, nb::arg("input"), nb::arg("normalized_shape"), nb::arg("weight") = nb::none(), nb::arg("bias") = nb::none(),
-     nb::arg("eps") = 1e-5);
+     nb::arg("eps") = 1e-5, nb::arg("cudnn_enable") = true);
   m.def("rms_norm", [](const Tensor& input, nb::handle shape, nb::handle weight, std::optional<double> eps) {
     return vt::rms_norm(input, normalized_shape_of(shape, "rms_norm"),
                         nn_optional_tensor(weight, "rms_norm", "weight"), eps);
   }, nb::arg("input"), nb::arg("normalized_shape"), nb::arg("weight") = nb::none(), nb::arg("eps") = nb::none());
-  m.def("group_norm", [](const Tensor& input, int64_t num_groups, nb::handle weight, nb::handle bias, double eps) {
+  m.def("group_norm", [](const Tensor& input, int64_t num_groups, nb::handle weight, nb::handle bias, double eps,
+                         bool) {
     if (num_groups == 0) {  // torch divides by it in Python first
       PyErr_SetString(PyExc_ZeroDivisionError, "integer division or modulo by zero");
       throw nb::python_error();
@@ -140,7 +151,7 @@ void bind_nn_ops(nb::module_& m, nb::class_<Tensor>& cls) {
     return vt::group_norm(input, num_groups, nn_optional_tensor(weight, "group_norm", "weight"),
                           nn_optional_tensor(bias, "group_norm", "bias"), eps);
   }, nb::arg("input"), nb::arg("num_groups"), nb::arg("weight") = nb::none(), nb::arg("bias") = nb::none(),
-     nb::arg("eps") = 1e-5);
+     nb::arg("eps") = 1e-5, nb::arg("cudnn_enabled") = true);
 
   m.def("embedding", [](const Tensor& input, const Tensor& weight, std::optional<int64_t> padding_idx,
                         nb::handle max_norm, double, bool, bool) {
@@ -160,7 +171,7 @@ void bind_nn_ops(nb::module_& m, nb::class_<Tensor>& cls) {
   }, nb::arg("input"), nb::arg("weight"), nb::arg("padding_idx") = nb::none(), nb::arg("max_norm") = nb::none(),
      nb::arg("norm_type") = 2.0, nb::arg("scale_grad_by_freq") = false, nb::arg("sparse") = false);
 
-  m.def("dropout", [](nb::handle input, double p, bool training, bool inplace) -> nb::object {
+  auto dropout_fn = [](nb::handle input, double p, bool training, bool inplace) -> nb::object {
     const Tensor t = require_tensor(input, "dropout");
     if (inplace) {
       vt::dropout_(t, p, training);
@@ -169,7 +180,12 @@ void bind_nn_ops(nb::module_& m, nb::class_<Tensor>& cls) {
     Tensor r = vt::dropout(t, p, training);
     // Not training (or p == 0) returns the input object itself, as torch does.
     return r.is_same(t) ? nb::borrow(input) : nb::cast(std::move(r));
-  }, nb::arg("input"), nb::arg("p") = 0.5, nb::arg("training") = true, nb::arg("inplace") = false);
+  };
+  m.def("dropout", dropout_fn, nb::arg("input"), nb::arg("p") = 0.5, nb::arg("training") = true,
+        nb::arg("inplace") = false);
+  // torch.dropout's own form, reached by its keyword train.
+  m.def("dropout", [dropout_fn](nb::handle input, double p, bool train) { return dropout_fn(input, p, train, false); },
+        nb::arg("input"), nb::arg("p"), nb::arg("train"));
 
   bind_nn_spatial_ops(m);
 }

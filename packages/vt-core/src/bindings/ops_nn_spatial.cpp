@@ -136,7 +136,7 @@ void bind_nn_spatial_ops(nb::module_& m) {
       return nb::make_tuple(out, indices);
     }
     return nb::cast(vt::max_pool2d(input, k, s, p, d, ceil_mode));
-  }, nb::arg("input"), nb::arg("kernel_size"), nb::arg("stride") = nb::none(), nb::arg("padding") = 0,
+  }, nb::arg("input"), nb::arg("kernel_size"), nb::arg("stride").none() = nb::tuple(), nb::arg("padding") = 0,
      nb::arg("dilation") = 1, nb::arg("ceil_mode") = false, nb::arg("return_indices") = false);
   m.def("avg_pool2d", [](const Tensor& input, nb::handle kernel_size, nb::handle stride, nb::handle padding,
                          bool ceil_mode, bool count_include_pad, std::optional<int64_t> divisor_override) {

@@ -66,13 +66,13 @@ nb::object call_binary(const BinaryFns& f, nb::handle input, nb::handle other, n
   const Tensor a = tensor_arg(input, f.name, "input", 1, number_first);
   const bool numbers = f.scalar != nullptr;
   if (!out.is_none()) {
-    f.out(out_arg(out, f.name), a, tensor_arg(other, f.name, "other", 2, numbers));
+    f.out(out_arg(out, f.name), a, tensor_arg(other, f.name, f.other_name, 2, numbers));
     return nb::borrow(out);
   }
   if (const Tensor* b = as_tensor(other)) return nb::cast(f.tensor(a, *b));
   if (numbers)
     if (auto s = to_scalar(other)) return nb::cast(f.scalar(a, *s));
-  raise_not_tensor(f.name, "other", 2, other);
+  raise_not_tensor(f.name, f.other_name, 2, other);
 }
 
 nb::object call_binary_inplace(const BinaryFns& f, nb::handle self, nb::handle other) {
@@ -82,7 +82,7 @@ nb::object call_binary_inplace(const BinaryFns& f, nb::handle self, nb::handle o
   } else if (auto s = f.inplace_scalar ? to_scalar(other) : std::nullopt) {
     f.inplace_scalar(a, *s);
   } else {
-    raise_not_tensor(f.name, "other", 1, other);
+    raise_not_tensor(f.name, f.other_name, 1, other);
   }
   return nb::borrow(self);
 }
@@ -90,15 +90,18 @@ nb::object call_binary_inplace(const BinaryFns& f, nb::handle self, nb::handle o
 void def_binary(nb::module_& m, nb::class_<Tensor>& cls, const BinaryFns& f) {
   cls.def(f.name, [f](nb::handle self, nb::handle other) {
     return call_binary(f, self, other, nb::none());
-  }, nb::arg("other"));
+  }, nb::arg(f.other_name));
   if (f.inplace) {
     cls.def(f.inplace_name, [f](nb::handle self, nb::handle other) {
       return call_binary_inplace(f, self, other);
-    }, nb::arg("other"));
+    }, nb::arg(f.other_name));
   }
-  m.def(f.name, [f](nb::handle input, nb::handle other, nb::handle out) {
+  auto call = [f](nb::handle input, nb::handle other, nb::handle out) {
     return call_binary(f, input, other, out);
-  }, nb::arg("input"), nb::arg("other"), nb::kw_only(), nb::arg("out") = nb::none());
+  };
+  m.def(f.name, call, nb::arg("input"), nb::arg(f.other_name), nb::kw_only(), nb::arg("out") = nb::none());
+  if (f.self_keyword)
+    m.def(f.name, call, nb::arg("self"), nb::arg(f.other_name), nb::kw_only(), nb::arg("out") = nb::none());
 }
 
 namespace {

@@ -90,6 +90,8 @@ void bind_addc(nb::module_& m, nb::class_<Tensor>& cls, const char* name, const 
 void bind_pointwise_binary(nb::module_& m, nb::class_<Tensor>& cls) {
   BinaryFns power = VT_BINARY_FNS(pow, true);
   power.number_first = static_cast<Tensor (*)(const Scalar&, const Tensor&)>(&vt::pow);
+  power.other_name = "exponent";
+  power.self_keyword = true;
   for (const BinaryFns& f : {
            VT_BINARY_FNS(floor_divide), VT_BINARY_FNS(remainder, true), VT_BINARY_FNS(fmod),
            power, VT_BINARY_FNS(eq), VT_BINARY_FNS(ne), VT_BINARY_FNS(lt),

@@ -75,8 +75,11 @@ void bind_clamp(nb::module_& m, nb::class_<Tensor>& cls) {
   }
   cls.def("clamp_", &clamp_inplace, nb::arg("min") = nb::none(), nb::arg("max") = nb::none());
   cls.def("clip_", &clamp_inplace, nb::arg("min") = nb::none(), nb::arg("max") = nb::none());
-  def_binary(m, cls, VT_BINARY_FNS(clamp_min));
-  def_binary(m, cls, VT_BINARY_FNS(clamp_max));
+  BinaryFns lower = VT_BINARY_FNS(clamp_min), upper = VT_BINARY_FNS(clamp_max);
+  lower.other_name = "min";
+  upper.other_name = "max";
+  def_binary(m, cls, lower);
+  def_binary(m, cls, upper);
 }
 
 nb::object round_call(nb::handle input, int64_t decimals, nb::handle out) {
@@ -145,15 +148,15 @@ void bind_pointwise_unary(nb::module_& m, nb::class_<Tensor>& cls) {
 
   cls.def("nan_to_num", [](nb::handle self, nb::handle nan, nb::handle posinf, nb::handle neginf) {
     return nan_to_num_call(self, nan, posinf, neginf, nb::none());
-  }, nb::arg("nan").none() = 0.0, nb::arg("posinf") = nb::none(), nb::arg("neginf") = nb::none());
+  }, nb::arg("nan") = nb::none(), nb::arg("posinf") = nb::none(), nb::arg("neginf") = nb::none());
   cls.def("nan_to_num_", [](nb::handle self, nb::handle nan, nb::handle posinf,
                             nb::handle neginf) {
     const char* op = "nan_to_num_";
     vt::nan_to_num_(self_tensor(self), optional_double(nan, op, "nan"),
                     optional_double(posinf, op, "posinf"), optional_double(neginf, op, "neginf"));
     return nb::borrow(self);
-  }, nb::arg("nan").none() = 0.0, nb::arg("posinf") = nb::none(), nb::arg("neginf") = nb::none());
-  m.def("nan_to_num", &nan_to_num_call, nb::arg("input"), nb::arg("nan").none() = 0.0,
+  }, nb::arg("nan") = nb::none(), nb::arg("posinf") = nb::none(), nb::arg("neginf") = nb::none());
+  m.def("nan_to_num", &nan_to_num_call, nb::arg("input"), nb::arg("nan") = nb::none(),
         nb::arg("posinf") = nb::none(), nb::arg("neginf") = nb::none(), nb::kw_only(),
         nb::arg("out") = nb::none());
 

@@ -5,6 +5,7 @@
 #include <nanobind/stl/pair.h>
 
 #include "iterator/tensor_iterator.h"
+#include "ops/linalg_gemm.h"
 #include "ops/ops.h"
 
 namespace vt::py {
@@ -50,6 +51,16 @@ std::pair<int64_t, int64_t> low_high(const std::vector<nb::handle>& pos, nb::han
                 "(): expected (high) or (low, high), got ", vals.size(), " values");
   if (vals.size() == 1) return {0, int_value(vals[0], what, "high")};
   return {int_value(vals[0], what, "low"), int_value(vals[1], what, "high")};
+}
+
+// A random like-factory keeps input's layout (its own kernel) unless memory_format=
+// contiguous_format or another device asks for more: then the sized factory makes it, on the
+// device returned here.
+std::optional<Device> sized_like_device(const Tensor& input, nb::handle memory_format, nb::handle device,
+                                        const char* op) {
+  auto dev = optional_device(device, op);
+  if (like_keeps_strides(memory_format, input, op) && (!dev || *dev == input.device())) return std::nullopt;
+  return dev.value_or(input.device());
 }
 
 nb::object same(nb::handle self) { return nb::borrow(self); }
@@ -128,11 +139,20 @@ void bind_random_ops(nb::module_& m, nb::class_<Tensor>& cls) {
                        to_optional_dtype(dtype, "randint"), optional_device(device, "randint"));
   }, nb::arg("args"), nb::arg("low") = nb::none(), nb::arg("high") = nb::none(), nb::arg("size") = nb::none(),
      nb::arg("generator") = nb::none(), nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none());
-  m.def("randperm", [=](int64_t n, nb::handle generator, nb::handle dtype, nb::handle device) {
-    return vt::randperm(n, gen_of(generator, "randperm"), to_optional_dtype(dtype, "randperm"),
-                        optional_device(device, "randperm"));
-  }, nb::arg("n"), nb::kw_only(), nb::arg("generator") = nb::none(), nb::arg("dtype") = nb::none(),
-     nb::arg("device") = nb::none());
+  // out= gives the dtype and device unless they are given; vt does not resize it.
+  m.def("randperm", [=](int64_t n, nb::handle generator, nb::handle out, nb::handle dtype,
+                        nb::handle device) -> nb::object {
+    auto gen = gen_of(generator, "randperm");
+    auto dt = to_optional_dtype(dtype, "randperm");
+    auto dev = optional_device(device, "randperm");
+    if (out.is_none()) return nb::cast(vt::randperm(n, gen, dt, dev));
+    const Tensor o = require_tensor(out, "randperm");
+    Tensor r = vt::randperm(n, gen, dt.value_or(o.dtype()), dev.value_or(o.device()));
+    check_out("randperm", o, r.sizes(), r.dtype());
+    vt::copy_(o, r);
+    return nb::borrow(out);
+  }, nb::arg("n"), nb::kw_only(), nb::arg("generator") = nb::none(), nb::arg("out") = nb::none(),
+     nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none());
   m.def("normal", [=](nb::handle mean, nb::handle std, nb::handle size, nb::handle generator,
                       nb::handle dtype, nb::handle device) -> Tensor {
     auto gen = gen_of(generator, "normal");
@@ -152,18 +172,35 @@ void bind_random_ops(nb::module_& m, nb::class_<Tensor>& cls) {
      nb::arg("generator") = nb::none(), nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none());
 
   // Like-tensors.
-  m.def("rand_like", [=](const Tensor& input, nb::handle generator, nb::handle dtype) {
-    return vt::rand_like(input, to_optional_dtype(dtype, "rand_like"), gen_of(generator, "rand_like"));
-  }, nb::arg("input"), nb::kw_only(), nb::arg("generator") = nb::none(), nb::arg("dtype") = nb::none());
-  m.def("randn_like", [=](const Tensor& input, nb::handle generator, nb::handle dtype) {
-    return vt::randn_like(input, to_optional_dtype(dtype, "randn_like"), gen_of(generator, "randn_like"));
-  }, nb::arg("input"), nb::kw_only(), nb::arg("generator") = nb::none(), nb::arg("dtype") = nb::none());
+  m.def("rand_like", [=](const Tensor& input, nb::handle generator, nb::handle memory_format, nb::handle dtype,
+                         nb::handle device) {
+    auto dt = to_optional_dtype(dtype, "rand_like");
+    auto gen = gen_of(generator, "rand_like");
+    if (auto dev = sized_like_device(input, memory_format, device, "rand_like"))
+      return vt::rand(input.sizes(), gen, dt.value_or(input.dtype()), *dev);
+    return vt::rand_like(input, dt, gen);
+  }, nb::arg("input"), nb::kw_only(), nb::arg("generator") = nb::none(), nb::arg("memory_format") = nb::none(),
+     nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none());
+  m.def("randn_like", [=](const Tensor& input, nb::handle generator, nb::handle memory_format, nb::handle dtype,
+                          nb::handle device) {
+    auto dt = to_optional_dtype(dtype, "randn_like");
+    auto gen = gen_of(generator, "randn_like");
+    if (auto dev = sized_like_device(input, memory_format, device, "randn_like"))
+      return vt::randn(input.sizes(), gen, dt.value_or(input.dtype()), *dev);
+    return vt::randn_like(input, dt, gen);
+  }, nb::arg("input"), nb::kw_only(), nb::arg("generator") = nb::none(), nb::arg("memory_format") = nb::none(),
+     nb::arg("dtype") = nb::none(), nb::arg("device") = nb::none());
   m.def("randint_like", [=](const Tensor& input, nb::args args, nb::handle low, nb::handle high,
-                            nb::handle generator, nb::handle dtype) {
+                            nb::handle generator, nb::handle memory_format, nb::handle dtype, nb::handle device) {
     auto [lo, hi] = low_high(std::vector<nb::handle>(args.begin(), args.end()), low, high, "randint_like");
-    return vt::randint_like(input, lo, hi, to_optional_dtype(dtype, "randint_like"), gen_of(generator, "randint_like"));
+    auto dt = to_optional_dtype(dtype, "randint_like");
+    auto gen = gen_of(generator, "randint_like");
+    if (auto dev = sized_like_device(input, memory_format, device, "randint_like"))
+      return vt::randint(lo, hi, input.sizes(), gen, dt.value_or(input.dtype()), *dev);
+    return vt::randint_like(input, lo, hi, dt, gen);
   }, nb::arg("input"), nb::arg("args"), nb::arg("low") = nb::none(), nb::arg("high") = nb::none(),
-     nb::arg("generator") = nb::none(), nb::arg("dtype") = nb::none());
+     nb::arg("generator") = nb::none(), nb::arg("memory_format") = nb::none(), nb::arg("dtype") = nb::none(),
+     nb::arg("device") = nb::none());
 
   // Sampling from tensors.
   auto bernoulli_fn = [=](const Tensor& input, nb::handle p, nb::handle generator) {
@@ -201,31 +238,22 @@ void bind_random_ops(nb::module_& m, nb::class_<Tensor>& cls) {
     else vt::bernoulli_(tensor_of(self), require_scalar(p, "bernoulli_").to_double(), gen);
     return same(self);
   }, nb::arg("p") = 0.5, nb::kw_only(), nb::arg("generator") = nb::none());
-  // random_(), random_(to), random_(from, to): to=None means up to the dtype's largest value.
-  cls.def("random_", [=](nb::handle self, nb::args args, nb::kwargs kwargs) {
-    std::vector<nb::handle> pos(args.begin(), args.end());
-    nb::handle generator = nb::none(), to;
-    bool to_given = false;
-    for (auto [k, v] : kwargs) {
-      std::string key = nb::cast<std::string>(k);
-      if (key == "generator") generator = v;
-      else if (key == "to") to = v, to_given = true;
-      else if (key == "from") pos.insert(pos.begin(), v);
-      else fail(VT_ERROR_TYPE, "random_() got an unexpected keyword argument '", key, "'");
-    }
-    VT_CHECK_TYPE(pos.size() + to_given <= 2, "random_(): expected (), (to) or (from, to)");
-    if (!to_given && pos.size() == 2) to = pos.back(), to_given = true, pos.pop_back();
-    int64_t from = 0;
+  // torch's three forms: random_(from, to), random_(to), random_(); to=None means up to the
+  // dtype's largest value.
+  cls.def("random_", [=](nb::handle self, nb::handle from, nb::handle to, nb::handle generator) {
     std::optional<int64_t> upper;
-    if (to_given) {
-      if (!pos.empty()) from = int_value(pos[0], "random_", "from");
-      if (!to.is_none()) upper = int_value(to, "random_", "to");
-    } else if (!pos.empty()) {
-      upper = int_value(pos[0], "random_", "to");
-    }
-    vt::random_(tensor_of(self), from, upper, gen_of(generator, "random_"));
+    if (!to.is_none()) upper = int_value(to, "random_", "to");
+    vt::random_(tensor_of(self), int_value(from, "random_", "from"), upper, gen_of(generator, "random_"));
     return same(self);
-  }, nb::arg("args"), nb::arg("kwargs"));
+  }, nb::arg("from"), nb::arg("to").none(), nb::kw_only(), nb::arg("generator") = nb::none());
+  cls.def("random_", [=](nb::handle self, nb::handle to, nb::handle generator) {
+    vt::random_(tensor_of(self), 0, int_value(to, "random_", "to"), gen_of(generator, "random_"));
+    return same(self);
+  }, nb::arg("to"), nb::kw_only(), nb::arg("generator") = nb::none());
+  cls.def("random_", [=](nb::handle self, nb::handle generator) {
+    vt::random_(tensor_of(self), 0, std::nullopt, gen_of(generator, "random_"));
+    return same(self);
+  }, nb::kw_only(), nb::arg("generator") = nb::none());
 }
 
 }  // namespace vt::py

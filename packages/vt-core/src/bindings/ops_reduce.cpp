@@ -5,6 +5,7 @@
 
 #include <nanobind/stl/tuple.h>
 
+#include "ops/linalg_gemm.h"
 #include "ops/ops.h"
 
 namespace vt::py {
@@ -191,8 +192,19 @@ void bind_reduce_ops(nb::module_& m, nb::class_<Tensor>& cls) {
   m.def("std_mean", &moment_fn<Moment::StdMean>, nb::arg("input"), nb::arg("dim") = none,
         nb::arg("unbiased") = none, nb::arg("keepdim") = false, nb::kw_only(),
         nb::arg("correction") = none);
-  both(m, cls, "norm", &norm_fn, nb::arg("p").none() = "fro", nb::arg("dim") = none,
-       nb::arg("keepdim") = false, nb::arg("dtype") = none);
+  cls.def("norm", &norm_fn, nb::arg("p").none() = "fro", nb::arg("dim") = none, nb::arg("keepdim") = false,
+          nb::arg("dtype") = none);
+  // torch.norm has out before dtype; vt does not resize out.
+  m.def("norm", [](const Tensor& self, nb::handle p, nb::handle dim, bool keepdim, nb::handle out,
+                   nb::handle dtype) -> nb::object {
+    Tensor r = norm_fn(self, p, dim, keepdim, dtype);
+    if (out.is_none()) return nb::cast(std::move(r));
+    const Tensor o = require_tensor(out, "norm");
+    check_out("norm", o, r.sizes(), r.dtype());
+    vt::copy_(o, r);
+    return nb::borrow(out);
+  }, nb::arg("input"), nb::arg("p").none() = "fro", nb::arg("dim") = none, nb::arg("keepdim") = false,
+     nb::arg("out") = none, nb::arg("dtype") = none);
   both(m, cls, "logsumexp", &logsumexp_fn, nb::arg("dim"), nb::arg("keepdim") = false);
   both(m, cls, "all", &truth_fn<true>, nb::arg("dim") = none, nb::arg("keepdim") = false);
   both(m, cls, "any", &truth_fn<false>, nb::arg("dim") = none, nb::arg("keepdim") = false);

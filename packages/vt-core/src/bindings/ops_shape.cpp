@@ -75,7 +75,7 @@ void bind_shape_ops(nb::module_& m, nb::class_<Tensor>& cls) {
         return vt::unflatten(t, dim, int_list(sizes, "unflatten"));
       }, nb::arg("dim"), nb::arg("sizes"))
       .def("flip", [](const Tensor& t, nb::args dims) { return vt::flip(t, dims_from_args(dims, "flip")); })
-      .def("roll", &roll, nb::arg("shifts"), nb::arg("dims") = nb::none())
+      .def("roll", &roll, nb::arg("shifts"), nb::arg("dims").none() = nb::tuple())
       .def("repeat", [](const Tensor& t, nb::args sizes) { return vt::repeat(t, dims_from_args(sizes, "repeat")); })
       .def("tile", [](const Tensor& t, nb::args dims) { return vt::tile(t, dims_from_args(dims, "tile")); })
       .def("tril", &vt::tril, nb::arg("diagonal") = 0)
@@ -103,7 +103,7 @@ void bind_shape_ops(nb::module_& m, nb::class_<Tensor>& cls) {
     }, nb::arg("input"), nb::arg("source"), nb::arg("destination"));
   m.def("flip", [](const Tensor& t, nb::handle dims) { return vt::flip(t, int_list(dims, "flip")); },
         nb::arg("input"), nb::arg("dims"));
-  m.def("roll", &roll, nb::arg("input"), nb::arg("shifts"), nb::arg("dims") = nb::none());
+  m.def("roll", &roll, nb::arg("input"), nb::arg("shifts"), nb::arg("dims").none() = nb::tuple());
   m.def("tile", [](const Tensor& t, nb::handle dims) { return vt::tile(t, int_list(dims, "tile")); },
         nb::arg("input"), nb::arg("dims"));
   m.def("tril", &vt::tril, nb::arg("input"), nb::arg("diagonal") = 0);

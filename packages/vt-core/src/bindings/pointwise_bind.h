@@ -44,11 +44,14 @@ struct BinaryFns {
   const Tensor& (*out)(const Tensor&, const Tensor&, const Tensor&);
   bool number_input = false;  // vt.name takes a number as input, as torch.pow(2, t) does
   Tensor (*number_first)(const Scalar&, const Tensor&) = nullptr;  // its own kernel for that
+  const char* other_name = "other";  // torch's name of the second argument (pow's exponent)
+  bool self_keyword = false;  // torch also takes a number first by the keyword self (pow)
 };
 // input op other with the rules above; out may be None.
 nb::object call_binary(const BinaryFns& f, nb::handle input, nb::handle other, nb::handle out);
 nb::object call_binary_inplace(const BinaryFns& f, nb::handle self, nb::handle other);
-// Tensor.name(other), Tensor.name_(other), vt.name(input, other, *, out=None).
+// Tensor.name(other), Tensor.name_(other), vt.name(input, other, *, out=None); with self_keyword
+// also vt.name(self, other, *, out=None).
 void def_binary(nb::module_& m, nb::class_<Tensor>& cls, const BinaryFns& f);
 
 // The function pointers of a binary op of pointwise.h: with number and in-place forms, only

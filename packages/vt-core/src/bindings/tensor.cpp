@@ -41,19 +41,31 @@ Tensor to_impl(const Tensor& self, nb::args args, nb::kwargs kwargs) {
   };
   for (nb::handle a : args) take(a, "argument");
   bool copy = false;
+  MemoryFormat format = MemoryFormat::Preserve;
   for (auto [k, v] : kwargs) {
     std::string key = nb::cast<std::string>(k);
     if (key == "dtype") dtype = to_optional_dtype(v, "to");
     else if (key == "device") device = v.is_none() ? std::nullopt : std::optional(to_device(v, "to"));
     else if (key == "copy") copy = nb::cast<bool>(v);
     else if (key == "non_blocking") continue;  // copies here are ordered on the stream anyway
+    else if (key == "memory_format") format = to_memory_format(v, MemoryFormat::Preserve, "to");
     else fail(VT_ERROR_TYPE, "to() got an unexpected keyword argument '", key, "'");
   }
+  if (format == MemoryFormat::ChannelsLast)
+    VT_CHECK(self.dim() == 4, "required rank 4 tensor to use channels_last format");
   ScalarType dt = dtype.value_or(self.dtype());
   Device dev = device.value_or(self.device());
-  if (dt == self.dtype() && dev == self.device()) return copy ? vt::clone(self) : self;
-  if (dev == self.device()) return vt::to_dtype(self, dt);
-  return copy_to_device(dt == self.dtype() ? self : vt::to_dtype(self, dt), dev);
+  // As in torch, the tensor itself comes back when nothing changes, its layout included: a
+  // format asks for a copy only when the tensor's strides suggest another one.
+  const bool channels_last_like = is_channels_last_contiguous(self) && !self.is_contiguous();
+  const bool same_format =
+      format == MemoryFormat::Preserve || (format == MemoryFormat::ChannelsLast) == channels_last_like;
+  if (dt == self.dtype() && dev == self.device() && !copy && same_format) return self;
+  require_row_major(format, self.dim(), "to");
+  const Tensor src = format == MemoryFormat::Contiguous ? vt::contiguous(self) : self;
+  if (dt == src.dtype() && dev == src.device()) return src.is_same(self) ? vt::clone(src) : src;
+  if (dev == src.device()) return vt::to_dtype(src, dt);
+  return copy_to_device(dt == src.dtype() ? src : vt::to_dtype(src, dt), dev);
 }
 
 // torch returns the tensor itself (the same Python object, subclass included) from conversions
@@ -63,6 +75,45 @@ using SelfHandle = nb::pointer_and_handle<Tensor>;
 nb::object self_or_new(SelfHandle self, Tensor result) {
   if (result.impl() == self.p->impl()) return nb::borrow(self.h);
   return nb::cast(std::move(result));
+}
+
+// Tensor.type's names ('vt.FloatTensor', 'vt.cuda.LongTensor'): torch's legacy tensor type names
+// under vt's prefix; 'torch.'-prefixed names are read too.
+constexpr std::pair<ScalarType, const char*> kTypeNames[] = {
+    {ScalarType::Bool, "BoolTensor"},     {ScalarType::UInt8, "ByteTensor"},
+    {ScalarType::Int8, "CharTensor"},     {ScalarType::Int16, "ShortTensor"},
+    {ScalarType::Int32, "IntTensor"},     {ScalarType::Int64, "LongTensor"},
+    {ScalarType::Float16, "HalfTensor"},  {ScalarType::BFloat16, "BFloat16Tensor"},
+    {ScalarType::Float32, "FloatTensor"}, {ScalarType::Float64, "DoubleTensor"}};
+
+std::string type_name(const Tensor& t) {
+  std::string prefix = t.device().is_cpu() ? "vt." : std::string("vt.") + device_type_name(t.device().type) + ".";
+  for (auto [dt, name] : kTypeNames)
+    if (dt == t.dtype()) return prefix + name;
+  fail(VT_ERROR_INTERNAL, "type(): no type name for dtype ", dtype_name(t.dtype()));
+}
+
+// type(): the type name; type(dtype) or type('vt.DoubleTensor'): the tensor converted (itself
+// when nothing changes), moved to or from CUDA as the name says.
+nb::object type_impl(SelfHandle self, nb::handle dtype, bool) {
+  const Tensor& t = *self.p;
+  if (dtype.is_none()) return nb::cast(type_name(t));
+  if (!nb::isinstance<nb::str>(dtype)) {
+    ScalarType dt = to_dtype(dtype, "type");
+    return self_or_new(self, dt == t.dtype() ? t : vt::to_dtype(t, dt));
+  }
+  std::string name = nb::cast<std::string>(dtype), rest;
+  for (const char* prefix : {"vt.", "torch."})
+    if (name.rfind(prefix, 0) == 0) rest = name.substr(std::string(prefix).size());
+  const bool cuda = rest.rfind("cuda.", 0) == 0;
+  if (cuda) rest = rest.substr(5);
+  for (auto [dt, type] : kTypeNames) {
+    if (rest != type) continue;
+    Device dev = !cuda ? kCPU : t.device().is_cpu() ? parse_device("cuda") : t.device();
+    Tensor r = dt == t.dtype() ? t : vt::to_dtype(t, dt);
+    return self_or_new(self, dev == t.device() ? r : copy_to_device(r, dev));
+  }
+  fail(VT_ERROR_VALUE, "invalid type: '", name, "'");
 }
 
 }  // namespace
@@ -105,7 +156,10 @@ void bind_tensor(nb::module_& m) {
       .def("element_size", &Tensor::itemsize)
       .def_prop_ro("itemsize", &Tensor::itemsize)
       .def_prop_ro("nbytes", &Tensor::nbytes)
-      .def("is_contiguous", &Tensor::is_contiguous)
+      .def("is_contiguous", [](const Tensor& t, nb::handle memory_format) {
+        MemoryFormat f = to_memory_format(memory_format, MemoryFormat::Contiguous, "is_contiguous");
+        return f == MemoryFormat::ChannelsLast ? is_channels_last_contiguous(t) : t.is_contiguous();
+      }, nb::kw_only(), nb::arg("memory_format") = nb::none())
       .def_prop_ro("is_cpu", [](const Tensor& t) { return t.device().is_cpu(); })
       .def_prop_ro("is_cuda", [](const Tensor& t) { return t.device().type == VT_DEVICE_CUDA; })
       .def("is_floating_point", [](const Tensor& t) { return is_floating(t.dtype()); })
@@ -141,7 +195,10 @@ void bind_tensor(nb::module_& m) {
       .def("view", [](const Tensor& t, nb::args shape) { return vt::view(t, shape_from_args(shape, "view")); })
       .def("reshape", [](const Tensor& t, nb::args shape) { return vt::reshape(t, shape_from_args(shape, "reshape")); })
       .def("permute", [](const Tensor& t, nb::args dims) { return vt::permute(t, shape_from_args(dims, "permute")); })
-      .def("expand", [](const Tensor& t, nb::args size) { return vt::expand(t, shape_from_args(size, "expand")); })
+      // implicit only marks expansions torch's tracer inserted; the view is the same.
+      .def("expand", [](const Tensor& t, nb::args args, nb::handle size, bool) {
+        return vt::expand(t, size_from_args(args, size, "expand"));
+      }, nb::arg("args"), nb::arg("size") = nb::none(), nb::arg("implicit") = false)
       .def("transpose", [](const Tensor& t, int64_t d0, int64_t d1) { return vt::transpose(t, d0, d1); },
            nb::arg("dim0"), nb::arg("dim1"))
       .def("t", [](const Tensor& t) {
@@ -159,11 +216,26 @@ void bind_tensor(nb::module_& m) {
       }, nb::arg("size"), nb::arg("stride"), nb::arg("storage_offset") = nb::none())
       .def("select", [](const Tensor& t, int64_t dim, int64_t index) { return vt::select(t, dim, index); },
            nb::arg("dim"), nb::arg("index"))
-      .def("contiguous", [](SelfHandle self) { return self_or_new(self, vt::contiguous(*self.p)); })
-      .def("clone", [](const Tensor& t) { return vt::clone(t); })
-      // copies and conversions
-      .def("copy_", [](const Tensor& t, const Tensor& src) { vt::copy_(t, src); return t; }, nb::arg("src"))
-      .def("fill_", [](const Tensor& t, nb::handle value) {
+      .def("contiguous", [](SelfHandle self, nb::handle memory_format) {
+        MemoryFormat f = to_memory_format(memory_format, MemoryFormat::Contiguous, "contiguous");
+        VT_CHECK(f != MemoryFormat::Preserve, "preserve memory format is unsupported by the contiguous operator");
+        require_row_major(f, self.p->dim(), "contiguous");
+        return self_or_new(self, vt::contiguous(*self.p));
+      }, nb::kw_only(), nb::arg("memory_format") = nb::none())
+      .def("clone", [](const Tensor& t, nb::handle memory_format) {
+        MemoryFormat f = to_memory_format(memory_format, MemoryFormat::Preserve, "clone");
+        require_row_major(f, t.dim(), "clone");
+        return f == MemoryFormat::Contiguous && !t.is_contiguous() ? vt::contiguous(t) : vt::clone(t);
+      }, nb::kw_only(), nb::arg("memory_format") = nb::none())
+      // copies and conversions; copies are ordered on the device's stream, so non_blocking
+      // changes nothing here
+      // In-place methods return their own Python object, as torch's do.
+      .def("copy_", [](SelfHandle self, const Tensor& other, bool) {
+        vt::copy_(*self.p, other);
+        return nb::borrow(self.h);
+      }, nb::arg("other"), nb::arg("non_blocking") = false)
+      .def("fill_", [](SelfHandle self, nb::handle value) {
+        const Tensor& t = *self.p;
         if (nb::isinstance<Tensor>(value)) {
           const Tensor& v = nb::cast<const Tensor&>(value);
           VT_CHECK(v.dim() == 0, "fill_ only supports 0-dimension value tensor but got tensor with ",
@@ -172,17 +244,21 @@ void bind_tensor(nb::module_& m) {
         } else {
           vt::fill_(t, require_scalar(value, "fill_"));
         }
-        return t;
+        return nb::borrow(self.h);
       }, nb::arg("value"))
-      .def("zero_", [](const Tensor& t) { vt::fill_(t, Scalar(int64_t(0))); return t; })
+      .def("zero_", [](SelfHandle self) {
+        vt::fill_(*self.p, Scalar(int64_t(0)));
+        return nb::borrow(self.h);
+      })
       .def("to", [](SelfHandle self, nb::args args, nb::kwargs kwargs) {
         return self_or_new(self, to_impl(*self.p, std::move(args), std::move(kwargs)));
       })
-      .def("cpu", [](SelfHandle self) {
-        return self_or_new(self, self.p->device().is_cpu() ? *self.p : copy_to_device(*self.p, kCPU));
-      })
-      .def("type", [](const Tensor& t, nb::handle dtype) { return vt::to_dtype(t, to_dtype(dtype, "type")); },
-           nb::arg("dtype"));
+      .def("cpu", [](SelfHandle self, nb::handle memory_format) {
+        if (self.p->device().is_cpu()) return nb::borrow(self.h);  // as torch: memory_format unused
+        require_row_major(to_memory_format(memory_format, MemoryFormat::Preserve, "cpu"), self.p->dim(), "cpu");
+        return nb::cast(copy_to_device(*self.p, kCPU));
+      }, nb::kw_only(), nb::arg("memory_format") = nb::none())
+      .def("type", &type_impl, nb::arg("dtype") = nb::none(), nb::arg("non_blocking") = false);
   for (auto [name, dt] : {std::pair{"float", ScalarType::Float32}, {"double", ScalarType::Float64},
                           {"half", ScalarType::Float16}, {"bfloat16", ScalarType::BFloat16},
                           {"long", ScalarType::Int64}, {"int", ScalarType::Int32},

@@ -485,3 +485,9 @@ def test_empty_foreign_tensor_may_have_null_data():
     del t
     gc.collect()
     assert f.deletes == 1
+
+
+def test_from_dlpack_takes_torchs_keyword():
+    t = torch.arange(6).reshape(2, 3)
+    assert torch.equal(to_torch(vt.from_dlpack(ext_tensor=t)), torch.from_dlpack(ext_tensor=t))
+    assert torch.equal(to_torch(vt.from_dlpack(ext_tensor=vt.arange(3), copy=True)), torch.arange(3))

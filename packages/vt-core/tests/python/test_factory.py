@@ -293,3 +293,21 @@ def test_bad_input_raises_like_torch(call, error, match):
         call(torch)
     with pytest.raises(error, match=match):
         call(vt)
+
+
+# --------------------------------------------------------------------------------------------
+# result_type takes each of torch's keyword forms
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.result_type(tensor=m.ones(2, dtype=m.int32), other=2.5),
+    lambda m: m.result_type(m.ones(2, dtype=m.int32), other=m.ones(1, dtype=m.int64)),
+    lambda m: m.result_type(scalar=2, tensor=m.ones(2, dtype=m.float16)),
+    lambda m: m.result_type(scalar1=2, scalar2=True),
+    lambda m: m.result_type(scalar1=2, scalar2=3.5),
+    lambda m: m.result_type(True, m.ones(2, dtype=m.uint8)),
+], ids=["tensor_other", "tensor_other_tensor", "scalar_tensor", "scalars_int_bool", "scalars_int_float",
+        "positional"])
+def test_result_type_keywords_match_torch(call):
+    got, want = both(call)
+    assert got.name == str(want).removeprefix("torch.")

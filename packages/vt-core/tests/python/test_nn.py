@@ -438,3 +438,49 @@ def test_dropout_errors():
     both_raise(ValueError, "dropout", X, 1.5, match="between 0 and 1")
     both_raise(ValueError, "dropout", X, -0.1, training=False)
     both_raise(RuntimeError, "dropout", torch.ones(3, dtype=torch.long), 0.5)
+
+
+# torch's top-level forms of the nn functions (aten's arguments), next to the functional ones ----
+
+IMG = torch.randn(2, 3, 6, 6, generator=torch.Generator().manual_seed(3))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: m.softmax(x, 0, m.float64),
+    lambda m, x: m.softmax(input=x, dim=1, dtype=m.float64),
+    lambda m, x: m.log_softmax(x, -1, m.float64),
+    lambda m, x: m.log_softmax(x, 1),
+    lambda m, x: m.layer_norm(x, (5,), None, None, 1e-3, False),
+    lambda m, x: m.layer_norm(x, [5], cudnn_enable=True),
+    lambda m, x: m.group_norm(x.reshape(2, 2, 5), 2, None, None, 1e-5, False),
+    lambda m, x: m.group_norm(x.reshape(2, 2, 5), 1, cudnn_enabled=False),
+    lambda m, x: m.max_pool2d(IMG if m is torch else from_torch(IMG), 2),
+    lambda m, x: m.max_pool2d(IMG if m is torch else from_torch(IMG), 3, ()),
+    lambda m, x: m.max_pool2d(IMG if m is torch else from_torch(IMG), kernel_size=2, stride=(), padding=1),
+    lambda m, x: m.dropout(x, 0.5, False),
+    lambda m, x: m.dropout(input=x, p=0.0, train=True),
+], ids=["softmax_dtype_third", "softmax_keywords", "log_softmax_dtype_third", "log_softmax", "layer_norm_cudnn",
+        "layer_norm_cudnn_keyword", "group_norm_cudnn", "group_norm_cudnn_keyword", "max_pool2d_default_stride",
+        "max_pool2d_empty_stride", "max_pool2d_keywords", "dropout_not_training", "dropout_train_keyword"])
+def test_torch_forms_match_torch(call):
+    assert_same(call(vt, from_torch(X)), call(torch, X))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: F.softmax(x, 0, 3, torch.float64) if m is torch else m.softmax(x, 0, 3, m.float64),
+    lambda m, x: F.log_softmax(x, dim=1, _stacklevel=5) if m is torch else m.log_softmax(x, dim=1, _stacklevel=5),
+    lambda m, x: F.max_pool2d(IMG, 2, None) if m is torch else m.max_pool2d(from_torch(IMG), 2, None),
+    lambda m, x: F.layer_norm(x, (5,), eps=1e-3) if m is torch else m.layer_norm(x, (5,), eps=1e-3),
+], ids=["softmax_stacklevel_then_dtype", "log_softmax_stacklevel_keyword", "max_pool2d_stride_none",
+        "layer_norm_functional"])
+def test_functional_forms_still_match_torch(call):
+    assert_same(call(vt, from_torch(X)), call(torch, X))
+
+
+def test_torch_dropout_form_returns_the_input_or_scaled_survivors():
+    x = from_torch(X)
+    assert torch.dropout(X, 0.5, train=False) is X and vt.dropout(x, 0.5, train=False) is x
+    kept = to_torch(vt.dropout(vt.ones(1000), p=0.25, train=True))
+    assert torch.equal(kept.unique(), torch.tensor([0.0, 1 / 0.75])) and 600 < int((kept != 0).sum()) < 900
+    with pytest.raises(TypeError):
+        vt.dropout(x, 0.5, train=True, inplace=True)  # the train form has no inplace, as in torch

@@ -316,3 +316,52 @@ def test_large_inputs_run_in_parallel_and_match():
         want, got = _both(fn, a, b)
         assert_same(got, want)
     assert to_torch(vt.tanh(from_torch(a))).allclose(torch.tanh(a), rtol=1e-6, atol=1e-6)
+
+
+# -- torch's keywords and defaults ----------------------------------------------------------
+
+X = T([[0.5, -1.5, 2.0], [3.0, -0.25, 1.0]])
+POS = T([[0.5, 1.5, 2.0], [3.0, 0.25, 1.0]])
+
+
+@pytest.mark.parametrize("fn,args", [
+    (lambda m, a: m.pow(a, exponent=2), (X,)),
+    (lambda m, a: m.pow(input=a, exponent=3), (X,)),
+    (lambda m, a, b: m.pow(a, exponent=b), (POS, X)),
+    (lambda m, a: m.pow(self=2, exponent=a), (X,)),
+    (lambda m, a: m.pow(self=2.5, exponent=a, out=m.empty(2, 3)), (X,)),
+    (lambda m, a: a.pow(exponent=2), (X,)),
+    (lambda m, a: a.clone().pow_(exponent=0.5), (POS,)),
+    (lambda m, a: m.clamp_min(a, min=0.0), (X,)),
+    (lambda m, a, b: m.clamp_min(input=a, min=b), (X, POS)),
+    (lambda m, a: m.clamp_max(a, max=1.0), (X,)),
+    (lambda m, a: m.clamp_max(a, max=1.0, out=m.empty(2, 3)), (X,)),
+    (lambda m, a: a.clamp_min(min=0.0), (X,)),
+    (lambda m, a: a.clamp_max(max=-1), (X,)),
+    (lambda m, a: a.clone().clamp_min_(min=1.0), (X,)),
+    (lambda m, a, b: a.clone().clamp_max_(max=b), (X, POS)),
+    (lambda m, a: m.nan_to_num(a), (T([NAN, INF, -INF, 1.0]),)),
+    (lambda m, a: m.nan_to_num(a, None, 5.0), (T([NAN, INF, -INF, 1.0]),)),
+    (lambda m, a: m.nan_to_num(a, nan=None, neginf=-7.0), (T([NAN, INF, -INF, 1.0]),)),
+    (lambda m, a: a.nan_to_num(nan=None), (T([NAN, INF, -INF, 1.0], dtype=torch.float16),)),
+    (lambda m, a: a.clone().nan_to_num_(None, posinf=1.0), (T([NAN, INF, -INF, 1.0]),)),
+], ids=["pow_exponent", "pow_input_exponent", "pow_tensor_exponent", "pow_self_number", "pow_self_out",
+        "method_pow", "method_pow_", "clamp_min", "clamp_min_tensor", "clamp_max", "clamp_max_out",
+        "method_clamp_min", "method_clamp_max", "method_clamp_min_", "method_clamp_max_", "nan_to_num_default",
+        "nan_to_num_none", "nan_to_num_none_kw", "method_nan_to_num", "method_nan_to_num_"])
+def test_torch_keywords_and_defaults(fn, args):
+    want, got = _both(fn, *args)
+    assert_same(got, want, rtol=0, atol=0)
+
+
+def test_renamed_arguments_are_named_in_errors():
+    for fn in (lambda m: m.pow(m.ones(2), "a"), lambda m: m.clamp_min(m.ones(2), "a"),
+               lambda m: m.ones(2).clamp_max("a")):
+        with pytest.raises(TypeError):
+            fn(torch)
+    with pytest.raises(TypeError, match="argument 'exponent' \\(position 2\\) must be Tensor, not str"):
+        vt.pow(vt.ones(2), "a")
+    with pytest.raises(TypeError, match="argument 'min' \\(position 2\\) must be Tensor, not str"):
+        vt.clamp_min(vt.ones(2), "a")
+    with pytest.raises(TypeError):  # torch's keyword is exponent, as the number-first form's is self
+        vt.pow(vt.ones(2), other=2)

@@ -564,3 +564,47 @@ def test_bad_input_raises_like_torch(call, error):
 def test_bad_input_messages_name_the_problem(call, match):
     with pytest.raises(RuntimeError, match=match):
         call()
+
+
+RANDOM_FORMS = {  # each of torch's three forms, by position and by keyword
+    "to_positional": lambda x, g: x.random_(5, generator=g),
+    "from_to": lambda x, g: x.random_(3, 9, generator=g),
+    "from_to_keywords": lambda x, g: x.random_(**{"from": 1, "to": 4}, generator=g),
+    "from_positional_to_keyword": lambda x, g: x.random_(2, to=4, generator=g),
+    "to_keyword": lambda x, g: x.random_(to=3, generator=g),
+    "to_none": lambda x, g: x.random_(250, None, generator=g),
+}
+
+
+@pytest.mark.parametrize("form", RANDOM_FORMS)
+def test_random_forms_cover_torchs_ranges(form):
+    call = RANDOM_FORMS[form]
+    want = call(torch.empty(N, dtype=torch.uint8), torch.Generator().manual_seed(1)).unique().tolist()
+    x = vt.empty(N, dtype=vt.uint8)
+    assert call(x, gen(1)) is x
+    assert sorted(set(values(x).astype(int).tolist())) == want
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: x.random_(**{"from": 1}),  # from alone is no form of torch's
+    lambda m, x: x.random_(1, 2, 3),
+    lambda m, x: x.random_(1.5),
+    lambda m, x: x.random_(to=None),
+    lambda m, x: x.random_(5, generator=1),
+], ids=["from_only", "three", "float", "to_none", "generator_type"])
+def test_random_bad_forms_raise_type_error_like_torch(call):
+    with pytest.raises(TypeError):
+        call(torch, torch.empty(4))
+    with pytest.raises(TypeError):
+        call(vt, vt.empty(4))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "float32"])
+def test_randperm_writes_out_in_its_dtype(dtype):
+    out = vt.empty(50, dtype=getattr(vt, dtype))
+    assert vt.randperm(50, generator=gen(4), out=out) is out
+    want = torch.randperm(50, out=torch.empty(50, dtype=getattr(torch, dtype)))
+    assert_same_kind = out.dtype.name == str(want.dtype).removeprefix("torch.")
+    assert assert_same_kind and sorted(values(out).tolist()) == list(range(50))
+    with pytest.raises(NotImplementedError, match="resizing out= tensors is not implemented"):
+        vt.randperm(50, out=vt.empty(3, dtype=vt.int64))

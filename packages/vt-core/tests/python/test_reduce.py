@@ -287,3 +287,30 @@ def test_results_do_not_depend_on_thread_count(threads):
 def test_reduction_results_round_trip_through_torch():
     t = torch.rand(5, 7)
     assert torch.equal(to_torch(from_torch(t).amax(1)), t.amax(1))
+
+
+# ---- torch.norm's argument order: out before dtype -------------------------------------------
+
+_N = torch.tensor([[3.0, -4.0, 1.0], [0.5, 2.0, -2.0]])
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: m.norm(x, 2, 1, False, None, m.float64),
+    lambda m, x: m.norm(x, p=1, dim=0, keepdim=True, dtype=m.float64),
+    lambda m, x: m.norm(x, "fro", None, False, m.empty(())),
+    lambda m, x: m.norm(x, 2, 1, True, out=m.empty(2, 1)),
+    lambda m, x: x.norm(2, 1, False, m.float64),
+], ids=["dtype_sixth", "keywords", "out_fifth", "out_keyword", "method_dtype_fourth"])
+def test_norm_takes_torch_positions_and_keywords(call):
+    assert_same(call(vt, from_torch(_N)), call(torch, _N))
+
+
+def test_norm_out_is_written_and_returned():
+    out = vt.empty(2)
+    assert vt.norm(from_torch(_N), 2, 1, out=out) is out
+    assert_same(out, torch.norm(_N, 2, 1))
+    _raises_like_torch(lambda: vt.norm(from_torch(_N), out=vt.empty((), dtype=vt.float64)),
+                       lambda: torch.norm(_N, out=torch.empty((), dtype=torch.float64)),
+                       "Expected out tensor to have dtype float32, but got float64")
+    with pytest.raises(NotImplementedError, match="resizing out= tensors is not implemented"):
+        vt.norm(from_torch(_N), out=vt.empty(3))

@@ -203,3 +203,16 @@ def test_flip_and_repeat_take_varargs_and_sequences():
     assert_same(x.tile(2), ref.tile(2))
     assert_same(x.moveaxis(0, 1), ref.moveaxis(0, 1))
     assert_same(vt.concat([x, x], 1), torch.concat([ref, ref], 1))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: m.roll(x, 2),
+    lambda m, x: m.roll(x, 2, ()),
+    lambda m, x: m.roll(x, shifts=-1, dims=None),
+    lambda m, x: x.roll(3),
+    lambda m, x: x.roll(shifts=(1, 2), dims=(0, 1)),
+    lambda m, x: x.roll(1, dims=[]),
+], ids=["default_dims", "empty_dims", "dims_none", "method_default", "method_keywords", "method_empty_list"])
+def test_roll_takes_torch_defaults_and_keywords(call):
+    ref, x = _pair(torch.arange(12).reshape(3, 4))
+    assert_same(call(vt, x), call(torch, ref))

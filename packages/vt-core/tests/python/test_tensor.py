@@ -613,3 +613,93 @@ def test_torch_round_trip_helpers(dtype):
     if ref.numel() and dtype != "bool":
         with pytest.raises(AssertionError):
             assert_same(t, ref + 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Methods called with torch's keywords and defaults: type, copy_, expand
+# --------------------------------------------------------------------------------------------
+
+TYPE_NAMES = {"bool": "BoolTensor", "uint8": "ByteTensor", "int8": "CharTensor", "int16": "ShortTensor",
+              "int32": "IntTensor", "int64": "LongTensor", "float16": "HalfTensor", "bfloat16": "BFloat16Tensor",
+              "float32": "FloatTensor", "float64": "DoubleTensor"}
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+def test_type_without_arguments_names_the_tensor_type(dtype):
+    want = torch.zeros(2, dtype=getattr(torch, dtype)).type()
+    assert want == f"torch.{TYPE_NAMES[dtype]}"
+    got = vt.zeros(2, dtype=getattr(vt, dtype)).type()
+    assert got == want.replace("torch.", "vt.")  # vt's names carry vt's prefix, as its dtypes do
+    assert vt.zeros(2, dtype=getattr(vt, dtype)).type(non_blocking=True) == got
+
+
+@pytest.mark.parametrize("target", ["float64", "int32", "bool"])
+def test_type_converts_by_dtype_or_type_name_like_torch(target):
+    t = torch.tensor([[1.5, -2.0], [0.0, 3.25]])
+    x = from_torch(t)
+    name = TYPE_NAMES[target]
+    want = t.type(getattr(torch, target))
+    exact(x.type(getattr(vt, target)), want)
+    exact(x.type(dtype=getattr(vt, target), non_blocking=False),
+          t.type(dtype=getattr(torch, target), non_blocking=False))
+    exact(x.type(f"torch.{name}"), t.type(f"torch.{name}"))
+    exact(x.type(f"vt.{name}"), want)
+    exact(x.type(x.type(getattr(vt, target)).type()), want)  # a type name round-trips
+
+
+def test_type_returns_the_tensor_itself_when_nothing_changes():
+    t, x = torch.ones(2), vt.ones(2)
+    assert t.type(torch.float32) is t and t.type("torch.FloatTensor") is t
+    assert x.type(vt.float32) is x and x.type("vt.FloatTensor") is x and x.type("torch.FloatTensor") is x
+
+
+def test_type_rejects_unknown_names_like_torch():
+    for name in ("float", "torch.Float", "torch.FloatTensorX"):
+        with pytest.raises(ValueError, match=f"invalid type: '{name}'"):
+            torch.ones(2).type(name)
+        with pytest.raises(ValueError, match=f"invalid type: '{name}'"):
+            vt.ones(2).type(name)
+    with pytest.raises(TypeError):
+        vt.ones(2).type(3)
+
+
+def test_type_to_a_cuda_name_moves_the_tensor_as_to_does():
+    x = vt.ones(2)
+    try:
+        expected = x.to("cuda").to(vt.float64)
+    except RuntimeError as e:  # no CUDA device plugin: the same error as to("cuda")
+        with pytest.raises(RuntimeError, match=str(e)[:40]):
+            x.type("vt.cuda.DoubleTensor")
+        return
+    got = x.type("torch.cuda.DoubleTensor")
+    assert got.device == expected.device and got.type() == "vt.cuda.DoubleTensor"
+    assert got.type("vt.FloatTensor").device == vt.device("cpu")
+
+
+def test_copy_takes_torch_keywords():
+    src_t = torch.arange(6.0).reshape(2, 3)
+    for kwargs in ({"other": None}, {"non_blocking": True}, {"other": None, "non_blocking": False}):
+        t, x = torch.zeros(2, 3), vt.zeros(2, 3)
+        args_t = {k: (src_t if k == "other" else v) for k, v in kwargs.items()}
+        args_x = {k: (from_torch(src_t) if k == "other" else v) for k, v in kwargs.items()}
+        got = x.copy_(**args_x) if "other" in kwargs else x.copy_(from_torch(src_t), **args_x)
+        want = t.copy_(**args_t) if "other" in kwargs else t.copy_(src_t, **args_t)
+        assert got is x
+        exact(got, want)
+    x = vt.zeros(2)
+    assert x.fill_(1.5) is x and x.zero_() is x and x.fill_(vt.tensor(2.0)) is x  # in place: self comes back
+    with pytest.raises(TypeError):  # torch's keyword is other, not src
+        torch.zeros(2).copy_(src=torch.ones(2))
+    with pytest.raises(TypeError):
+        vt.zeros(2).copy_(src=vt.ones(2))
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: x.expand(2, 3, 4, implicit=True),
+    lambda x: x.expand((2, 3, 4), implicit=False),
+    lambda x: x.expand(size=(2, 3, 4)),
+    lambda x: x.expand(size=[2, -1, -1], implicit=True),
+], ids=["varargs_implicit", "tuple", "size_keyword", "size_keyword_minus1"])
+def test_expand_takes_torch_keywords(call):
+    t = torch.arange(12.0).reshape(3, 4)
+    exact(call(from_torch(t)), call(t))

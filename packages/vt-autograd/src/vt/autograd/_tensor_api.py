@@ -14,7 +14,7 @@ def _requires_grad_(self, requires_grad: bool = True):
 def _backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
     from vt.autograd.engine import backward
 
-    backward(self, None if gradient is None else [gradient], retain_graph, create_graph, inputs)
+    backward(self, None if gradient is None else [gradient], retain_graph, create_graph, inputs=inputs)
 
 
 def _register_hook(self, hook):

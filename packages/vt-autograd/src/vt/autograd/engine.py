@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import vt.core as _core
@@ -18,8 +19,16 @@ def _as_list(x, what: str) -> list | None:
     raise TypeError(f"{what}: expected a Tensor or a sequence of Tensors, got {type(x).__name__}")
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-    """Accumulates the gradients of `tensors` into the .grad of the leaves of their graph."""
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None,
+             inputs=None) -> None:
+    """Accumulates the gradients of `tensors` into the .grad of the leaves of their graph.
+    grad_variables is torch's deprecated name of grad_tensors."""
+    if grad_variables is not None:
+        warnings.warn("`grad_variables` is deprecated. Use `grad_tensors` instead.", FutureWarning, stacklevel=2)
+        if grad_tensors is not None:
+            raise RuntimeError("`grad_tensors` and `grad_variables` (deprecated) arguments both passed to "
+                               "`backward()`. Please only use `grad_tensors`.")
+        grad_tensors = grad_variables
     roots = _as_list(tensors, "backward")
     grads = _as_list(grad_tensors, "backward")
     if grads is not None and len(grads) != len(roots):
@@ -32,14 +41,19 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     _C.backward(roots, grads, bool(retain_graph), bool(create_graph), ins)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
          allow_unused=None, is_grads_batched=False, materialize_grads=False) -> tuple:
     """The gradients of `outputs` with respect to `inputs`, without touching any .grad.
+    only_inputs is deprecated in torch and ignored: nothing but `inputs` gets a gradient.
 
     With is_grads_batched, dimension 0 of every grad_output indexes independent vectors and the
     results are stacked along a new dimension 0 (one backward per vector: what torch computes
     with vmap, e.g. a Jacobian from grad_outputs = eye(n)).
     """
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
+                      "gradient for other parts of the graph, please use torch.autograd.backward.",
+                      FutureWarning, stacklevel=2)
     if is_grads_batched:
         return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
                              materialize_grads)

@@ -44,9 +44,14 @@ class no_grad(_GradMode):  # noqa: N801 (torch's name)
 
 
 class enable_grad(_GradMode):  # noqa: N801
-    """Turns recording back on inside a no_grad region."""
+    """Turns recording back on inside a no_grad region; @enable_grad also works without ()."""
 
     _mode = True
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
 
 
 class set_grad_enabled(_GradMode):  # noqa: N801

@@ -39,17 +39,17 @@ def _numerical_jacobian(fn, inputs, i: int, eps: float) -> list[list[list[float]
     return [[columns[j][k] for j in range(len(base))] for k in range(n_out)]
 
 
-def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
               raise_exception: bool = True, **_ignored) -> bool:
-    """True when the gradients of fn at inputs (float64 tensors that require grad) match
+    """True when the gradients of func at inputs (float64 tensors that require grad) match
     central finite differences."""
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     diff = [i for i, t in enumerate(inputs) if isinstance(t, _core.Tensor) and t.requires_grad]
     for i in diff:
         if inputs[i].dtype != _core.float64:
             raise ValueError(f"gradcheck: input {i} is {inputs[i].dtype}; use float64 inputs")
-    outs = _outputs(fn, inputs)
-    jacobians = {i: _numerical_jacobian(fn, inputs, i, eps) for i in diff}  # once for all outputs
+    outs = _outputs(func, inputs)
+    jacobians = {i: _numerical_jacobian(func, inputs, i, eps) for i in diff}  # once for all outputs
     for k, out in enumerate(outs):
         if not out.requires_grad:
             continue
@@ -73,11 +73,11 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
     return True
 
 
-def gradgradcheck(fn, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5,
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5,
                   rtol: float = 1e-3, raise_exception: bool = True, **_ignored) -> bool:
     """gradcheck of the first derivative (vector-Jacobian products built with create_graph)."""
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
-    outs = _outputs(fn, inputs)
+    outs = _outputs(func, inputs)
     if grad_outputs is None:
         gen = _core.Generator().manual_seed(0) if hasattr(_core, "Generator") else None
         grad_outputs = [(_core.randn(o.shape, dtype=o.dtype, generator=gen) if gen is not None
@@ -90,7 +90,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: flo
         args = [a if not isinstance(a, _core.Tensor) or a.requires_grad or a.dtype != _core.float64
                 else a.detach().requires_grad_() for a in args]
         xs, gs = args[:len(inputs)], args[len(inputs):]
-        ys = _outputs(fn, xs)
+        ys = _outputs(func, xs)
         grads = _grad(ys, [xs[i] for i in diff], list(gs), create_graph=True, allow_unused=True)
         return tuple(g if g is not None else _core.zeros(xs[i].shape, dtype=xs[i].dtype)
                      for g, i in zip(grads, diff))

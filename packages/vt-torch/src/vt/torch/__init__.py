@@ -16,9 +16,11 @@ from vt.core import *  # noqa: F401,F403  (the op library, dtypes and their alia
 from vt.core import Tensor, device, dtype  # noqa: F401
 
 from vt.torch import _tensor  # noqa: F401,E402  (torch-only Tensor attributes)
+from vt.torch._aten_forms import binary_cross_entropy_with_logits, embedding  # noqa: F401,E402
+from vt.torch._comparison import allclose, equal, isclose  # noqa: F401,E402
 from vt.torch._factories import (  # noqa: F401,E402
     arange, empty, empty_like, eye, full, full_like, linspace, ones, ones_like, rand, rand_like,
-    randint, randn, randn_like, tensor, zeros, zeros_like,
+    randint, randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like,
 )
 from vt.autograd import (  # noqa: F401,E402
     enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled,
@@ -32,41 +34,18 @@ from vt.torch import _pickle, utils  # noqa: F401,E402  (tensor pickling, torch.
 safetensors = _importlib.import_module("vt.torch.safetensors")
 from vt.torch.serialization import load, save  # noqa: F401,E402
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def is_tensor(obj) -> _builtins.bool:
     return isinstance(obj, Tensor)
 
 
-def numel(t: Tensor) -> _builtins.int:
-    return t.numel()
+def numel(input: Tensor) -> _builtins.int:
+    return input.numel()
 
 
 def from_numpy(array) -> Tensor:
     """A tensor sharing memory with a numpy array, as torch.from_numpy."""
     return _core.from_dlpack(array)
 
-
-def isclose(a: Tensor, b: Tensor, rtol: _builtins.float = 1e-5, atol: _builtins.float = 1e-8,
-            equal_nan: _builtins.bool = False) -> Tensor:
-    close = ((a - b).abs() <= (b.abs() * rtol + atol)).logical_or(a == b)
-    if equal_nan:
-        close = close.logical_or(a.isnan().logical_and(b.isnan()))
-    return close
-
-
-def allclose(a: Tensor, b: Tensor, rtol: _builtins.float = 1e-5, atol: _builtins.float = 1e-8,
-             equal_nan: _builtins.bool = False) -> _builtins.bool:
-    return _builtins.bool(isclose(a, b, rtol, atol, equal_nan).all().item())
-
-
-def equal(a: Tensor, b: Tensor) -> _builtins.bool:
-    """True when a and b have the same shape and elements (as torch.equal)."""
-    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
-        raise TypeError(f"equal(): argument 'input' and 'other' must be Tensor, not "
-                        f"{type(a).__name__} and {type(b).__name__}")
-    return tuple(a.shape) == tuple(b.shape) and _builtins.bool((a == b).all().item())
-
-
-Tensor.equal = equal

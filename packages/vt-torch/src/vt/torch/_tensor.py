@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import vt.core as _core
 from vt.autograd import no_grad
+from vt.torch import _comparison
 
 Tensor = _core.Tensor
 
@@ -30,16 +31,12 @@ def _install() -> None:
     Tensor.reshape_as = lambda self, other: self.reshape(*other.shape)
     Tensor.type_as = lambda self, other: self.to(other.dtype)
     Tensor.__deepcopy__ = _deepcopy
-    Tensor.new_zeros = lambda self, *size, dtype=None, device=None, requires_grad=False: _new(
-        _core.zeros, self, size, dtype, device, requires_grad)
-    Tensor.new_ones = lambda self, *size, dtype=None, device=None, requires_grad=False: _new(
-        _core.ones, self, size, dtype, device, requires_grad)
-    Tensor.new_empty = lambda self, *size, dtype=None, device=None, requires_grad=False: _new(
-        _core.empty, self, size, dtype, device, requires_grad)
-    Tensor.new_full = lambda self, size, fill_value, dtype=None, device=None, requires_grad=False: _flag(
-        _core.full(tuple(size), fill_value, dtype=dtype or self.dtype, device=device or self.device), requires_grad)
-    Tensor.new_tensor = lambda self, data, dtype=None, device=None, requires_grad=False: _flag(
-        _core.tensor(data, dtype=dtype or self.dtype, device=device or self.device), requires_grad)
+    Tensor.new_zeros = _new_sized(_core.zeros, "new_zeros")
+    Tensor.new_ones = _new_sized(_core.ones, "new_ones")
+    Tensor.new_empty = _new_sized(_core.empty, "new_empty")
+    Tensor.new_full = _new_full
+    Tensor.new_tensor = _new_tensor
+    Tensor.equal = lambda self, other: _comparison.equal(self, other)
 
 
 def _deepcopy(self, memo):
@@ -56,10 +53,25 @@ def _flag(t, requires_grad: bool):
     return t.requires_grad_() if requires_grad else t
 
 
-def _new(factory, like, size, dtype, device, requires_grad):
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    return _flag(factory(*size, dtype=dtype or like.dtype, device=device or like.device), requires_grad)
+# The new_* factories: self's dtype and device unless given. layout and pin_memory are torch's
+# keywords for what vt tensors always are (strided; pinning only matters to CUDA copies).
+def _new_sized(factory, name: str):
+    def new(self, *args, size=None, dtype=None, layout=None, device=None, pin_memory=False, requires_grad=False):
+        return _flag(factory(*args, size=size, dtype=dtype or self.dtype, device=device or self.device),
+                     requires_grad)
+
+    new.__name__ = new.__qualname__ = name
+    return new
+
+
+def _new_full(self, size, fill_value, *, dtype=None, layout=None, device=None, pin_memory=False,
+              requires_grad=False):
+    return _flag(_core.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device),
+                 requires_grad)
+
+
+def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    return _flag(_core.tensor(data, dtype=dtype or self.dtype, device=device or self.device), requires_grad)
 
 
 _install()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 from collections import OrderedDict
 from typing import Any
 
@@ -85,13 +86,15 @@ class _Writer:
                         f"at {where}")
 
 
-def save(obj: Any, f: str | os.PathLike | io.IOBase, pickle_module: Any = None, pickle_protocol: int = 2,
-         _use_new_zipfile_serialization: bool = True) -> None:
+def save(obj: Any, f: str | os.PathLike | io.IOBase, pickle_module: Any = pickle, pickle_protocol: int = 2,
+         _use_new_zipfile_serialization: bool = True, _disable_byteorder_record: bool = False) -> None:
     """Writes obj (a state_dict, or nested containers of tensors and plain values) to a path or a
-    binary file object. ``pickle_module``/``pickle_protocol`` are accepted for torch's signature
-    and must be left at their defaults: nothing is pickled."""
-    if pickle_module is not None:
-        raise ValueError("vt.torch.save never pickles; pickle_module is not supported")
+    binary file object. Nothing is pickled: ``pickle_module`` must stay torch's default (the
+    pickle module) and ``pickle_protocol`` goes unused; the file is always little-endian
+    safetensors, with or without the zipfile and byte-order flags."""
+    if pickle_module is not pickle:
+        raise ValueError(f"vt.torch.save never pickles; pickle_module must be left at its default (the pickle "
+                         f"module), got {getattr(pickle_module, '__name__', type(pickle_module).__name__)}")
     writer = _Writer()
     root = writer.encode(obj, "", "the saved object", 0)
     document = json.dumps({"version": _FORMAT_VERSION, "root": root}, separators=(",", ":"))
