@@ -100,3 +100,12 @@ def test_checks_take_torchs_keywords():
     for m, x in ((torch.autograd, t), (ag, v)):
         assert m.gradcheck(func=cube, inputs=(x,), eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True)
         assert m.gradgradcheck(func=cube, inputs=(x,), grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3)
+
+
+def test_options_needing_forward_mode_are_refused_and_dtype_check_runs():
+    x = vt.tensor([0.5, -1.0], dtype=vt.float64).requires_grad_()
+    with pytest.raises(NotImplementedError, match="forward-mode AD"):
+        ag.gradcheck(lambda t: t.sin(), (x,), check_forward_ad=True)
+    with pytest.raises(NotImplementedError, match="check_fwd_over_rev"):
+        ag.gradgradcheck(lambda t: t.sin(), (x,), check_fwd_over_rev=True)
+    assert ag.gradcheck(lambda t: t.sin(), (x,), check_grad_dtypes=True, check_batched_grad=True, fast_mode=True)

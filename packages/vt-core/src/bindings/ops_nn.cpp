@@ -154,10 +154,17 @@ void bind_nn_ops(nb::module_& m, nb::class_<Tensor>& cls) {
      nb::arg("eps") = 1e-5, nb::arg("cudnn_enabled") = true);
 
   m.def("embedding", [](const Tensor& input, const Tensor& weight, std::optional<int64_t> padding_idx,
-                        nb::handle max_norm, double, bool, bool) {
+                        nb::handle max_norm, double, bool scale_grad_by_freq, bool sparse) {
     if (!max_norm.is_none())
       fail(VT_ERROR_NOT_IMPLEMENTED, "embedding(): max_norm is not implemented in vt.core (it "
            "renormalizes rows of weight in place); pass max_norm=None");
+    // Both change the gradient (scaled by inverse frequency, or a sparse tensor): refused
+    // rather than silently computing the ordinary dense gradient.
+    if (scale_grad_by_freq)
+      fail(VT_ERROR_NOT_IMPLEMENTED, "embedding(): scale_grad_by_freq=True is not implemented");
+    if (sparse)
+      fail(VT_ERROR_NOT_IMPLEMENTED, "embedding(): sparse=True is not implemented (vt has no "
+           "sparse tensors)");
     int64_t pad = -1;
     if (padding_idx) {
       const int64_t rows = weight.dim() > 0 ? weight.sizes()[0] : 0;

@@ -484,3 +484,11 @@ def test_torch_dropout_form_returns_the_input_or_scaled_survivors():
     assert torch.equal(kept.unique(), torch.tensor([0.0, 1 / 0.75])) and 600 < int((kept != 0).sum()) < 900
     with pytest.raises(TypeError):
         vt.dropout(x, 0.5, train=True, inplace=True)  # the train form has no inplace, as in torch
+
+
+def test_embedding_options_that_change_the_gradient_are_refused():
+    weight, idx = vt.ones(4, 2), vt.tensor([0, 1, 1])
+    with pytest.raises(NotImplementedError, match="scale_grad_by_freq"):
+        vt.embedding(idx, weight, scale_grad_by_freq=True)
+    with pytest.raises(NotImplementedError, match="sparse"):
+        vt.embedding(idx, weight, sparse=True)

@@ -39,11 +39,30 @@ def _numerical_jacobian(fn, inputs, i: int, eps: float) -> list[list[list[float]
     return [[columns[j][k] for j in range(len(base))] for k in range(n_out)]
 
 
+def _refuse_forward_ad(**flags: bool) -> None:
+    named = [name for name, on in flags.items() if on]
+    if named:
+        raise NotImplementedError(f"gradcheck: {', '.join(named)}=True needs forward-mode AD, which vt.autograd "
+                                  "does not implement")
+
+
 def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True, **_ignored) -> bool:
+              raise_exception: bool = True, nondet_tol: float = 0.0, check_undefined_grad: bool = True,
+              check_grad_dtypes: bool = False, check_batched_grad: bool = False,
+              check_batched_forward_grad: bool = False, check_forward_ad: bool = False,
+              check_backward_ad: bool = True, fast_mode: bool = False, masked: bool | None = None) -> bool:
     """True when the gradients of func at inputs (float64 tensors that require grad) match
-    central finite differences."""
+    central finite differences.
+
+    Every gradient is compared element by element (fast_mode only selects torch's cheaper
+    projection, so it changes nothing here); check_batched_grad passes by construction, since
+    batched gradients are computed one vector at a time; options that need forward-mode AD raise
+    NotImplementedError. check_grad_dtypes also requires each gradient's dtype to be its input's.
+    """
+    _refuse_forward_ad(check_forward_ad=check_forward_ad, check_batched_forward_grad=check_batched_forward_grad)
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    if not check_backward_ad:
+        return True
     diff = [i for i, t in enumerate(inputs) if isinstance(t, _core.Tensor) and t.requires_grad]
     for i in diff:
         if inputs[i].dtype != _core.float64:
@@ -61,6 +80,11 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
             grads = _grad([out], [inputs[i] for i in diff], [seed.reshape(out.shape)],
                           retain_graph=True, allow_unused=True)
             for i, g in zip(diff, grads):
+                if check_grad_dtypes and g is not None and g.dtype != inputs[i].dtype:
+                    if raise_exception:
+                        raise GradcheckError(f"Gradient has dtype mismatch: input {i} is {inputs[i].dtype}, "
+                                             f"its gradient {g.dtype}")
+                    return False
                 analytical = _flat(g) if g is not None else [0.0] * inputs[i].numel()
                 for j, a in enumerate(analytical):
                     num = numerical[i][j][o]
@@ -74,8 +98,14 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
 
 
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5,
-                  rtol: float = 1e-3, raise_exception: bool = True, **_ignored) -> bool:
+                  rtol: float = 1e-3, gen_non_contig_grad_outputs: bool = False, raise_exception: bool = True,
+                  nondet_tol: float = 0.0, check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
+                  check_batched_grad: bool = False, check_fwd_over_rev: bool = False,
+                  check_rev_over_rev: bool = True, fast_mode: bool = False, masked: bool = False) -> bool:
     """gradcheck of the first derivative (vector-Jacobian products built with create_graph)."""
+    _refuse_forward_ad(check_fwd_over_rev=check_fwd_over_rev)
+    if not check_rev_over_rev:
+        return True
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     outs = _outputs(func, inputs)
     if grad_outputs is None:
@@ -96,4 +126,4 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
                      for g, i in zip(grads, diff))
 
     return gradcheck(first_derivative, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol,
-                     rtol=rtol, raise_exception=raise_exception)
+                     rtol=rtol, raise_exception=raise_exception, check_grad_dtypes=check_grad_dtypes)
