@@ -52,3 +52,15 @@ def test_tensor_equal_is_a_method_with_torchs_keyword():
     a, b = torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.5])
     assert from_torch(a).equal(other=from_torch(a)) is a.equal(other=a) is True
     assert from_torch(a).equal(from_torch(b)) is a.equal(b) is False
+
+
+def test_matrix_transpose_and_iteration_follow_torch():
+    assert vtorch.equal(vtorch.arange(6.0).reshape(2, 3).mT, vtorch.arange(6.0).reshape(2, 3).t())
+    for lib in (torch, vtorch):
+        with pytest.raises(RuntimeError, match="only supported on matrices"):
+            lib.ones(3).mT
+        with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+            iter(lib.tensor(1.0))
+    rows = list(vtorch.arange(6.0).reshape(3, 2).requires_grad_())
+    assert [r.tolist() for r in rows] == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
+    assert rows[0].grad_fn is not None  # rows are views autograd sees, as torch's unbind

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import torch
+
 import vt.autograd as ag
 import vt.core as vt
 
@@ -52,6 +54,25 @@ def test_inference_mode():
         assert not (x * 2).requires_grad
     with ag.inference_mode(False):
         assert (x * 2).requires_grad
+
+
+def test_inference_mode_flag_nests_like_torch():
+    seen = {}
+    for lib, name in ((torch, "torch"), (ag, "vt")):
+        flags = [lib.is_inference_mode_enabled()]
+        with lib.inference_mode():
+            flags.append(lib.is_inference_mode_enabled())
+            with lib.inference_mode(False):
+                flags.append(lib.is_inference_mode_enabled())
+            flags.append(lib.is_inference_mode_enabled())
+
+        @lib.inference_mode()
+        def inside():
+            return lib.is_inference_mode_enabled()
+
+        flags += [lib.is_inference_mode_enabled(), inside()]
+        seen[name] = flags
+    assert seen["vt"] == seen["torch"] == [False, True, False, True, False, True]
 
 
 def test_grad_mode_is_thread_local():

@@ -173,6 +173,12 @@ void bind_tensor(nb::module_& m) {
         if (t.dim() == 0) fail(VT_ERROR_TYPE, "len() of a 0-d tensor");
         return t.sizes()[0];
       })
+      // Through unbind (not __getitem__ until IndexError), so a 0-d tensor refuses iteration
+      // as in torch, and the rows are views that layers above (autograd) see.
+      .def("__iter__", [](nb::handle self) {
+        if (nb::cast<const Tensor&>(self).dim() == 0) fail(VT_ERROR_TYPE, "iteration over a 0-d tensor");
+        return nb::iter(self.attr("unbind")(0));
+      })
       .def("item", &scalar_to_python)
       .def("__bool__", [](const Tensor& t) {
         VT_CHECK(t.numel() == 1, "Boolean value of Tensor with more than one value is ambiguous");

@@ -26,6 +26,7 @@ from vt.autograd.grad_mode import (  # noqa: E402
     enable_grad,
     inference_mode,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
     set_grad_enabled,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "gradcheck",
     "gradgradcheck",
     "inference_mode",
+    "is_inference_mode_enabled",
     "is_grad_enabled",
     "no_grad",
     "once_differentiable",

@@ -23,7 +23,7 @@ from vt.torch._factories import (  # noqa: F401,E402
     randint, randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like,
 )
 from vt.autograd import (  # noqa: F401,E402
-    enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled,
+    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled,
 )
 from vt.torch import autograd, nn, optim  # noqa: F401,E402
 from vt.torch import testing  # noqa: F401,E402

@@ -10,6 +10,12 @@ from vt.torch import _comparison
 Tensor = _core.Tensor
 
 
+def _matrix_transpose(self):
+    if self.dim() < 2:
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.dim()}-D tensor.")
+    return self.transpose(-2, -1)
+
+
 def _data_get(self):
     return self.detach()
 
@@ -24,7 +30,7 @@ def _data_set(self, value) -> None:
 
 def _install() -> None:
     Tensor.T = property(lambda self: self.permute(*reversed(range(self.dim()))))
-    Tensor.mT = property(lambda self: self.transpose(-2, -1))
+    Tensor.mT = property(_matrix_transpose)
     Tensor.data = property(_data_get, _data_set)
     Tensor.view_as = lambda self, other: self.view(*other.shape)
     Tensor.expand_as = lambda self, other: self.expand(*other.shape)
