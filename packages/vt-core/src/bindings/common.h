@@ -80,6 +80,15 @@ bool is_channels_last_contiguous(const Tensor& t);
 // input's strides, or must be made row-major (contiguous_format on a non-contiguous input).
 bool like_keeps_strides(nb::handle memory_format, const Tensor& input, const char* op);
 
+// Runs a compute-heavy op with the GIL released, so other Python threads run meanwhile (the
+// paths that call back into Python take it again: Python kernels and layers, autograd
+// Functions). Only the C++ call goes inside: arguments and results are Python objects.
+template <typename F>
+auto without_gil(F&& f) {
+  nb::gil_scoped_release release;
+  return f();
+}
+
 // dim=None / int / sequence of ints, as reductions take it.
 std::optional<DimVector> optional_int_list(nb::handle h, const char* what);
 

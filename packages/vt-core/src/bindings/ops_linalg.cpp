@@ -25,30 +25,30 @@ template <Tensor (*Fn)(const Tensor&, const Tensor&),
           const Tensor& (*OutFn)(const Tensor&, const Tensor&, const Tensor&)>
 nb::object pair(const Tensor& a, const Tensor& b, nb::handle out) {
   if (const Tensor* o = out_tensor(out)) {
-    OutFn(*o, a, b);
+    without_gil([&] { return OutFn(*o, a, b); });
     return nb::borrow(out);
   }
-  return nb::cast(Fn(a, b));
+  return nb::cast(without_gil([&] { return Fn(a, b); }));
 }
 
 nb::object addmm_py(const Tensor& self, const Tensor& m1, const Tensor& m2, nb::handle beta,
                     nb::handle alpha, nb::handle out) {
   Scalar be = require_scalar(beta, "beta"), al = require_scalar(alpha, "alpha");
   if (const Tensor* o = out_tensor(out)) {
-    vt::addmm_out(*o, self, m1, m2, be, al);
+    without_gil([&] { return vt::addmm_out(*o, self, m1, m2, be, al); });
     return nb::borrow(out);
   }
-  return nb::cast(vt::addmm(self, m1, m2, be, al));
+  return nb::cast(without_gil([&] { return vt::addmm(self, m1, m2, be, al); }));
 }
 
 nb::object baddbmm_py(const Tensor& self, const Tensor& b1, const Tensor& b2, nb::handle beta,
                       nb::handle alpha, nb::handle out) {
   Scalar be = require_scalar(beta, "beta"), al = require_scalar(alpha, "alpha");
   if (const Tensor* o = out_tensor(out)) {
-    vt::baddbmm_out(*o, self, b1, b2, be, al);
+    without_gil([&] { return vt::baddbmm_out(*o, self, b1, b2, be, al); });
     return nb::borrow(out);
   }
-  return nb::cast(vt::baddbmm(self, b1, b2, be, al));
+  return nb::cast(without_gil([&] { return vt::baddbmm(self, b1, b2, be, al); }));
 }
 
 // einsum(eq, a, b) or einsum(eq, [a, b]), as torch takes them.
@@ -76,11 +76,11 @@ void bind_linalg_ops(nb::module_& m, nb::class_<Tensor>& cls) {
 
   // A non-tensor operand gives NotImplemented, so Python raises torch's TypeError.
   cls.def("__matmul__", [](const Tensor& a, nb::handle b) -> nb::object {
-        if (const Tensor* t = as_tensor(b)) return nb::cast(vt::matmul(a, *t));
+        if (const Tensor* t = as_tensor(b)) return nb::cast(without_gil([&] { return vt::matmul(a, *t); }));
         return nb::borrow(Py_NotImplemented);
       })
       .def("__rmatmul__", [](const Tensor& a, nb::handle b) -> nb::object {
-        if (const Tensor* t = as_tensor(b)) return nb::cast(vt::matmul(*t, a));
+        if (const Tensor* t = as_tensor(b)) return nb::cast(without_gil([&] { return vt::matmul(*t, a); }));
         return nb::borrow(Py_NotImplemented);
       })
       .def("matmul", no_out(matmul_fn), nb::arg("other"))
@@ -117,7 +117,7 @@ void bind_linalg_ops(nb::module_& m, nb::class_<Tensor>& cls) {
   m.def("baddbmm", &baddbmm_py, nb::arg("input"), nb::arg("batch1"), nb::arg("batch2"),
         nb::kw_only(), nb::arg("beta") = 1, nb::arg("alpha") = 1, nb::arg("out") = nb::none());
   m.def("linear", [](const Tensor& input, const Tensor& weight, const OptTensor& bias) {
-    return vt::linear(input, weight, bias);
+    return without_gil([&] { return vt::linear(input, weight, bias); });
   }, nb::arg("input"), nb::arg("weight"), nb::arg("bias") = nb::none());
   m.def("einsum", &einsum_py, nb::arg("equation"), nb::arg("operands"));
 }

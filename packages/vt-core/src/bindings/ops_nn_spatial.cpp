@@ -103,12 +103,16 @@ Tensor conv(const Tensor& input, const Tensor& weight, nb::handle bias, nb::hand
   const DimVector s = int_list(stride, op), d = int_list(dilation, op);
   if (nb::isinstance<nb::str>(padding)) {
     const std::string mode = nb::cast<std::string>(padding);
-    return Spatial == 1 ? vt::conv1d(input, weight, b, s, std::string_view(mode), d, groups)
-                        : vt::conv2d(input, weight, b, s, std::string_view(mode), d, groups);
+    return without_gil([&] {
+      return Spatial == 1 ? vt::conv1d(input, weight, b, s, std::string_view(mode), d, groups)
+                          : vt::conv2d(input, weight, b, s, std::string_view(mode), d, groups);
+    });
   }
   const DimVector p = int_list(padding, op);
-  return Spatial == 1 ? vt::conv1d(input, weight, b, s, IntArrayRef(p), d, groups)
-                      : vt::conv2d(input, weight, b, s, IntArrayRef(p), d, groups);
+  return without_gil([&] {
+    return Spatial == 1 ? vt::conv1d(input, weight, b, s, IntArrayRef(p), d, groups)
+                        : vt::conv2d(input, weight, b, s, IntArrayRef(p), d, groups);
+  });
 }
 
 }  // namespace
@@ -121,9 +125,10 @@ void bind_nn_spatial_ops(nb::module_& m) {
   m.def("scaled_dot_product_attention", [](const Tensor& q, const Tensor& k, const Tensor& v, nb::handle attn_mask,
                                            double dropout_p, bool is_causal, std::optional<double> scale,
                                            bool enable_gqa) {
-    return vt::scaled_dot_product_attention(q, k, v, nn_optional_tensor(attn_mask, "scaled_dot_product_attention",
-                                                                         "attn_mask"),
-                                            dropout_p, is_causal, scale, enable_gqa);
+    const auto mask = nn_optional_tensor(attn_mask, "scaled_dot_product_attention", "attn_mask");
+    return without_gil([&] {
+      return vt::scaled_dot_product_attention(q, k, v, mask, dropout_p, is_causal, scale, enable_gqa);
+    });
   }, nb::arg("query"), nb::arg("key"), nb::arg("value"), nb::arg("attn_mask") = nb::none(),
      nb::arg("dropout_p") = 0.0, nb::arg("is_causal") = false, nb::arg("scale") = nb::none(),
      nb::arg("enable_gqa") = false);

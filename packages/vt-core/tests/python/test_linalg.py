@@ -329,3 +329,31 @@ def test_large_dot_accuracy():
     x = randn(1 << 18, seed=5)
     got = to_torch(vt.dot(from_torch(x), from_torch(x))).item()
     assert math.isclose(got, float(x.double().square().sum()), rel_tol=1e-5)
+
+
+def _python_work_during(op) -> tuple[float, float]:
+    """(when a burst of Python work on the main thread ended, when op ended on a worker)."""
+    import threading
+    import time
+
+    entered, times = threading.Event(), {}
+
+    def work():
+        entered.set()
+        op()
+        times["op_end"] = time.perf_counter()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    entered.wait()
+    time.sleep(0.05)  # lets the worker into the op
+    sum(range(20000))  # runs now only if the op let go of the GIL, else after it
+    python_end = time.perf_counter()
+    worker.join()
+    return python_end, times["op_end"]
+
+
+def test_products_release_the_gil_while_they_compute():
+    a = vt.randn(3072, 3072)  # a product of a few hundred milliseconds
+    python_end, op_end = _python_work_during(lambda: a @ a)
+    assert python_end < op_end - 0.02
