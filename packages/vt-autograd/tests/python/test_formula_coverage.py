@@ -21,10 +21,14 @@ NOT_DIFFERENTIABLE = {
 }
 # Built from differentiable vt ops through the dispatcher: the layer records the parts.
 COMPOSITE = {"einsum", "dropout"}
-# Kernels behind another op's forward and formula (scaled_dot_product_attention's fused pass and
-# its backward), tested through that op's rows; called directly they raise NotImplementedError
+# Kernels behind another op's forward and formula (scaled_dot_product_attention's fused pass, the
+# fused backward passes the formulas call when no graph of the backward is recorded), tested
+# through that op's rows and vt-core's op table; called directly they raise NotImplementedError
 # when backward reaches them.
-INTERNAL = {"_sdpa_forward", "_sdpa_backward"}
+INTERNAL = {
+    "_sdpa_forward", "_sdpa_backward", "_gelu_backward", "_silu_backward", "_layer_norm_backward",
+    "_rms_norm_backward", "_softmax_backward_data", "_log_softmax_backward_data", "_cross_entropy_backward",
+}
 
 
 def functional_name(name: str) -> str:

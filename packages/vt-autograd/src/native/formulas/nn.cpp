@@ -41,7 +41,29 @@ Tensor norm_input_grad(const Tensor& gw, const Tensor& xhat, const Tensor& rstd,
   return mul(rstd, inner);
 }
 
+// An optional tensor argument: none when undefined.
+vt_value_t opt(const Tensor& t) { return t.defined() ? vt::cpp::arg(t) : vt::cpp::arg_none(); }
+
+// A Tensor[] result spread over gradient slots: the k-th tensor goes to the k-th slot that asked.
+G spread_grads(const vt::cpp::Value& list, size_t slots, std::initializer_list<std::pair<size_t, bool>> asked) {
+  G r(slots);
+  const vt_value_t& v = list.raw();
+  int64_t k = 0;
+  for (auto [slot, wanted] : asked)
+    if (wanted && k < v.u.tensors.size) r[slot] = Tensor::borrow(v.u.tensors.data[k++]);
+  return r;
+}
+
+// The fused kernels below run when no graph of the backward itself is recorded; a create_graph
+// backward takes the composed formulas, which are themselves differentiable.
+
 G layer_norm_grad(const Ctx& c) {
+  if (!grad_enabled()) {
+    const bool dx = c.needs(0), dw = c.needs(2) && c.tensor(2).defined(), db = c.needs(3);
+    auto r = call_values<"vt::_layer_norm_backward">(c.grad(), c.tensor(0), c.ints(1), opt(c.tensor(2)), c.d(4),
+                                                      dx, dw, db);
+    return spread_grads(r[0], 4, {{0, dx}, {2, dw}, {3, db}});
+  }
   Tensor x = wide(c.tensor(0)), g = wide(c.grad()), w = c.tensor(2);
   const std::vector<int64_t> dims = last_dims(x.dim(), c.ints(1).size());
   Tensor xc = sub(x, mean_keep(x, dims));
@@ -54,19 +76,21 @@ G layer_norm_grad(const Ctx& c) {
   return r;
 }
 
+// rms_norm's default eps: the machine epsilon of the compute type (float32 for 16-bit inputs),
+// as the forward kernel and torch use.
 double dtype_eps(int32_t dtype) {
-  switch (dtype) {
-    case VT_DTYPE_FLOAT64: return std::numeric_limits<double>::epsilon();
-    case VT_DTYPE_FLOAT16: return 0.0009765625;
-    case VT_DTYPE_BFLOAT16: return 0.0078125;
-    default: return std::numeric_limits<float>::epsilon();
-  }
+  return dtype == VT_DTYPE_FLOAT64 ? std::numeric_limits<double>::epsilon() : std::numeric_limits<float>::epsilon();
 }
 
 G rms_norm_grad(const Ctx& c) {
+  const double eps = c.is_none(3) ? dtype_eps(c.dtype(0)) : c.d(3);
+  if (!grad_enabled()) {
+    const bool dx = c.needs(0), dw = c.needs(2) && c.tensor(2).defined();
+    auto r = call_values<"vt::_rms_norm_backward">(c.grad(), c.tensor(0), c.ints(1), opt(c.tensor(2)), eps, dx, dw);
+    return spread_grads(r[0], 3, {{0, dx}, {2, dw}});
+  }
   Tensor x = wide(c.tensor(0)), g = wide(c.grad()), w = c.tensor(2);
   const std::vector<int64_t> dims = last_dims(x.dim(), c.ints(1).size());
-  const double eps = c.is_none(3) ? dtype_eps(c.dtype(0)) : c.d(3);
   Tensor rstd = rsqrt(add(mean_keep(mul(x, x), dims), eps));
   Tensor xhat = mul(x, rstd);
   G r(4);
@@ -135,9 +159,15 @@ Tensor unsqueeze_class(const Tensor& t, const Tensor& x) {
 }
 
 G cross_entropy_grad(const Ctx& c) {
-  Tensor x = wide(c.tensor(0)), target = c.tensor(1), w = c.tensor(2), g = wide(c.grad());
   const int64_t reduction = c.i(3), ignore = c.i(4);
   const double ls = c.d(5);
+  if (!grad_enabled() && !c.needs(1)) {
+    G r(6);
+    r[0] = call<"vt::_cross_entropy_backward">(c.grad(), c.tensor(0), c.tensor(1), opt(c.tensor(2)), reduction,
+                                               ignore, ls);
+    return r;
+  }
+  Tensor x = wide(c.tensor(0)), target = c.tensor(1), w = c.tensor(2), g = wide(c.grad());
   const int64_t cd = class_dim(x);
   const double classes = double(x.sizes()[size_t(cd)]);
   Tensor logp = call<"vt::log_softmax.int">(x, cd);
@@ -295,13 +325,9 @@ G sdpa_grad(const Ctx& c) {
     same_batch = q.sizes()[size_t(d)] == kk.sizes()[size_t(d)] && q.sizes()[size_t(d)] == vv.sizes()[size_t(d)];
   const bool float_mask_needs_grad = mask.defined() && mask.dtype() != VT_DTYPE_BOOL && c.needs(3);
   if (!grad_enabled() && same_batch && !float_mask_needs_grad && q.numel() && k.numel()) {
-    // The fused kernels (recomputing the forward for its log-sum-exp); a create_graph backward
-    // takes the composed path below, which is itself differentiable.
+    // The fused kernel recomputes each block's probabilities itself (no forward pass first).
     const Tensor mask_c = mask.defined() && mask.dtype() != VT_DTYPE_BOOL ? wide(mask) : mask;
-    const vt_value_t m = mask_c.defined() ? vt::cpp::arg(mask_c) : vt::cpp::arg_none();
-    auto fwd = call_values<"vt::_sdpa_forward">(q, kk, vv, m, c.b(5), scale);
-    Tensor out(std::move(fwd[0])), lse(std::move(fwd[1]));
-    auto bwd = call_values<"vt::_sdpa_backward">(g, q, kk, vv, out, lse, m, c.b(5), scale);
+    auto bwd = call_values<"vt::_sdpa_backward">(g, q, kk, vv, none, none, opt(mask_c), c.b(5), scale);
     G r(8);
     if (c.needs(0)) r[0] = Tensor(std::move(bwd[0]));
     if (c.needs(1)) r[1] = unrepeat(Tensor(std::move(bwd[1])), k.sizes());
@@ -348,9 +374,11 @@ void register_nn_formulas() {
       {"vt::softmax.int", 0, 1, 0, [](const Ctx& c) -> G {
          Tensor y = c.output(), g = c.grad();
          if (g.dtype() != y.dtype()) g = to_dtype(g, y.dtype());
+         if (!grad_enabled()) return {call<"vt::_softmax_backward_data">(g, y, c.i(1))};
          return {mul(y, sub(g, sum(mul(g, y), {c.i(1)}, true)))}; }},
       {"vt::log_softmax.int", 0, 1, 0, [](const Ctx& c) -> G {
          Tensor y = c.output(), g = c.grad();
+         if (!grad_enabled()) return {call<"vt::_log_softmax_backward_data">(g, y, c.i(1))};
          return {sub(g, mul(exp(y), sum(g, {c.i(1)}, true)))}; }},
       {"vt::cross_entropy_loss", args(0, 1, 2), 0, 0, cross_entropy_grad},
       {"vt::nll_loss", args(0, 1, 2), 0, args(1), nll_loss_grad},

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "formula.h"
+#include "grad_mode.h"
 #include "ops.h"
 
 namespace vt::autograd {
@@ -106,10 +107,13 @@ void register_pointwise_formulas() {
       {"vt::erf", args(0), 0, 0, [](const Ctx& c) -> G {
          Tensor x = c.tensor(0);
          return {mul(mul(c.grad(), exp(neg(mul(x, x)))), 2.0 / std::sqrt(kPi))}; }},
+      // Fused one-pass derivatives unless the backward itself is recorded (create_graph).
       {"vt::silu", args(0), 0, 0, [](const Ctx& c) -> G {
+         if (!grad_enabled()) return {call<"vt::_silu_backward">(c.grad(), c.tensor(0))};
          Tensor x = c.tensor(0), s = sigmoid(x);
          return {mul(c.grad(), mul(s, add(mul(x, rsub(s, 1.0)), 1.0)))}; }},
       {"vt::gelu", args(0), 0, 0, [](const Ctx& c) -> G {
+         if (!grad_enabled()) return {call<"vt::_gelu_backward">(c.grad(), c.tensor(0), c.str(1).c_str())};
          return {gelu_grad(c.grad(), c.tensor(0), c.str(1) == "tanh")}; }},
       {"vt::floor", 0, 0, 0, [](const Ctx& c) -> G { return {zeros_like(c.grad())}; }},
       {"vt::ceil", 0, 0, 0, [](const Ctx& c) -> G { return {zeros_like(c.grad())}; }},

@@ -8,6 +8,12 @@
 
 namespace vt {
 namespace nn {
+
+Tensor class_rows(const Tensor& t, int64_t n, int64_t c, int64_t s) {
+  if (s == 1) return contiguous(reshape(t, DimVector{n, c}));
+  return contiguous(transpose(reshape(t, DimVector{n, c, s}), 1, 2));
+}
+
 namespace {
 
 // sum(x) or sum(w * x) over a contiguous row, in independent lanes.
@@ -21,18 +27,6 @@ A row_dot(const T* x, const W* w, int64_t n) {
   for (A l : lanes) s += l;
   for (; i < n; ++i) s += A(x[i]) * (w ? A(w[i]) : A(1));
   return s;
-}
-
-template <typename T, typename A = opmath_t<T>>
-A row_log_sum_exp(const T* x, int64_t n) {
-  const A m = row_max(x, n);
-  return m + std::log(row_sum_exp<false>(x, n, m, static_cast<A*>(nullptr)));
-}
-
-// (n, c, s) -> contiguous rows of c classes, one per (n, s) position.
-Tensor class_rows(const Tensor& t, int64_t n, int64_t c, int64_t s) {
-  if (s == 1) return contiguous(reshape(t, DimVector{n, c}));
-  return contiguous(transpose(reshape(t, DimVector{n, c, s}), 1, 2));
 }
 
 // Runs row_loss(r, weight_out) over every row: stores it (reduction none) or reduces it.

@@ -19,10 +19,13 @@
 namespace vt::nn {
 
 void register_softmax_ops();
+void register_softmax_backward_ops();
 void register_loss_ops();
 void register_nll_ops();
 void register_cross_entropy_ops();
+void register_cross_entropy_backward_ops();
 void register_norm_ops();
+void register_norm_backward_ops();
 void register_embedding_ops();
 void register_attention_ops();
 void register_fused_attention_ops();
@@ -47,6 +50,21 @@ std::array<double, K> parallel_sum(int64_t n, int64_t chunk, F fn) {
   return total;
 }
 
+// A tensor seen as (outer, dim, inner) around one dim: softmax and its backward walk rows when
+// inner == 1, blocks of inner positions otherwise.
+struct DimGeometry {
+  int64_t outer = 1, dim = 1, inner = 1;
+};
+inline DimGeometry dim_geometry(const Tensor& t, int64_t d) {
+  DimGeometry g;
+  for (int64_t k = 0; k < t.dim(); ++k) {
+    if (k < d) g.outer *= t.sizes()[k];
+    else if (k == d) g.dim = t.sizes()[k];
+    else g.inner *= t.sizes()[k];
+  }
+  return g;
+}
+
 // nll_loss / cross_entropy with class-index targets: input (N, C, d1, ...) seen as
 // (n, c, s) after torch's shape checks; out_shape is the shape of an unreduced loss.
 struct ClassTargets {
@@ -55,6 +73,9 @@ struct ClassTargets {
 };
 ClassTargets check_class_targets(const Tensor& input, const Tensor& target,
                                  const std::optional<Tensor>& weight, const char* op);
+
+// (n, c, s) -> contiguous rows of c classes, one per (n, s) position.
+Tensor class_rows(const Tensor& t, int64_t n, int64_t c, int64_t s);
 
 // A small parameter (weight, bias) as a contiguous tensor of dtype t, or undefined if absent.
 Tensor param_as(const std::optional<Tensor>& p, ScalarType t);

@@ -12,37 +12,6 @@ namespace vt {
 namespace nn {
 namespace {
 
-template <typename T, typename A = opmath_t<T>>
-A row_sum(const T* x, int64_t n) {
-  A lanes[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) lanes[l] += A(x[i + l]);
-  A s = 0;
-  for (A l : lanes) s += l;
-  for (; i < n; ++i) s += A(x[i]);
-  return s;
-}
-
-// sum((x - center)^2); center 0 gives the sum of squares.
-template <typename T, typename A = opmath_t<T>>
-A row_sum_sq(const T* x, int64_t n, A center) {
-  A lanes[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) {
-      A d = A(x[i + l]) - center;
-      lanes[l] += d * d;
-    }
-  A s = 0;
-  for (A l : lanes) s += l;
-  for (; i < n; ++i) {
-    A d = A(x[i]) - center;
-    s += d * d;
-  }
-  return s;
-}
-
 // Parameters of a norm, converted once to the compute type.
 struct Affine {
   Tensor weight, bias;

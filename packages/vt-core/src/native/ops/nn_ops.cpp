@@ -26,10 +26,13 @@ void check_reduction(int64_t reduction, const char* op) {
 
 void register_nn_ops() {
   nn::register_softmax_ops();
+  nn::register_softmax_backward_ops();
   nn::register_loss_ops();
   nn::register_nll_ops();
   nn::register_cross_entropy_ops();
+  nn::register_cross_entropy_backward_ops();
   nn::register_norm_ops();
+  nn::register_norm_backward_ops();
   nn::register_embedding_ops();
   nn::register_dropout_ops();
   nn::register_attention_ops();

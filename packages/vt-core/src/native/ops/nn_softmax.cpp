@@ -13,20 +13,6 @@ namespace vt {
 namespace nn {
 namespace {
 
-struct Geometry {
-  int64_t outer = 1, dim = 1, inner = 1;
-};
-
-Geometry geometry_of(const Tensor& t, int64_t d) {
-  Geometry g;
-  for (int64_t k = 0; k < t.dim(); ++k) {
-    if (k < d) g.outer *= t.sizes()[k];
-    else if (k == d) g.dim = t.sizes()[k];
-    else g.inner *= t.sizes()[k];
-  }
-  return g;
-}
-
 // 16-bit rows are widened into a float buffer, run through the float path in place, and
 // narrowed back, so every pass is vectorized.
 template <bool kLog, typename T>
@@ -60,7 +46,7 @@ void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
 // dim is not the last: each task takes up to kBlock neighbouring inner positions of one outer
 // index and walks dim with contiguous loads of the whole block.
 template <bool kLog, typename T>
-void softmax_blocks(const T* x, T* y, Geometry g) {
+void softmax_blocks(const T* x, T* y, DimGeometry g) {
   using A = opmath_t<T>;
   constexpr int64_t kBlock = 256;
   const int64_t blocks = (g.inner + kBlock - 1) / kBlock;
@@ -117,7 +103,7 @@ Tensor softmax_common(const Tensor& self, int64_t dim, std::optional<ScalarType>
   input = contiguous(input);
   Tensor out = Tensor::empty(input.sizes(), input.dtype(), input.device());
   if (out.numel() == 0) return out;
-  const Geometry g = input.dim() == 0 ? Geometry{} : geometry_of(input, d);
+  const DimGeometry g = input.dim() == 0 ? DimGeometry{} : dim_geometry(input, d);
   visit_dtype(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_floating_point_v<opmath_t<T>>) {

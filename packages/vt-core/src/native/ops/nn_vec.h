@@ -1,7 +1,6 @@
-// Vectorized math for the nn kernels: polynomial exp on GCC/Clang vector types (it vectorizes
-// whatever the floating-point flags; a libm exp does not) and the row reductions that softmax,
-// cross_entropy and attention share. A is the compute type (float or double); rows of 16-bit
-// floats are widened to float as they are loaded.
+// Vectorized row helpers for the nn kernels: loads that widen 16-bit floats, exp of a vector
+// (vec_math.h), and the row reductions that softmax, cross_entropy and attention share. A is the
+// compute type (float or double); rows of 16-bit floats are widened to float as they are loaded.
 #pragma once
 
 #include <bit>
@@ -13,6 +12,7 @@
 
 #include "core/half.h"
 #include "core/scalar_type.h"
+#include "ops/vec_math.h"
 
 #if defined(__AVX__) && defined(__F16C__)
 #include <immintrin.h>
@@ -23,17 +23,11 @@
 
 namespace vt::nn {
 
-// One AVX register where the build targets AVX, one SSE register otherwise (wider vectors
-// without AVX would change the calling convention).
-#if defined(__AVX__)
-inline constexpr int kVecBytes = 32;
-#else
-inline constexpr int kVecBytes = 16;
-#endif
-using floatv = float __attribute__((vector_size(kVecBytes)));
-using doublev = double __attribute__((vector_size(kVecBytes)));
-using int32v = int32_t __attribute__((vector_size(kVecBytes)));
-using int64v = int64_t __attribute__((vector_size(kVecBytes)));
+using vecmath::doublev;
+using vecmath::floatv;
+using vecmath::int32v;
+using vecmath::int64v;
+using vecmath::kVecBytes;
 using uint16v = uint16_t __attribute__((vector_size(kVecBytes / 2)));  // a floatv's worth of 16-bit
 
 template <typename A> struct VecOf;
@@ -66,47 +60,10 @@ inline vec<A> load(const T* p) {
 template <typename A> inline void store(A* p, vec<A> v) { std::memcpy(p, &v, sizeof v); }
 template <typename V> inline V max_vec(V a, V b) { return b > a ? b : a; }
 
-// exp, within about 1 ulp: Cody-Waite range reduction, then Cephes' degree-6 polynomial (float)
-// or Pade form (double); 2^n is applied in two halves so results reach the subnormal range.
-// NaN propagates, overflow gives inf, underflow 0.
-inline floatv exp_vec(floatv x) {
-  const floatv lo = splat(-104.0f), hi = splat(88.76f);
-  x = x < lo ? lo : x;
-  x = x > hi ? hi : x;
-  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-  const floatv t = x * 1.44269504088896341f + kRound;
-  const floatv n = t - kRound;
-  const int32v ni = std::bit_cast<int32v>(t) - std::bit_cast<int32_t>(kRound);
-  const floatv r = x - n * 0.693359375f + n * 2.12194440e-4f;
-  floatv p = r * 1.9875691500e-4f + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
-  const int32v half = ni >> 1;
-  return p * std::bit_cast<floatv>((half + 127) << 23) * std::bit_cast<floatv>((ni - half + 127) << 23);
-}
+inline floatv exp_vec(floatv x) { return vecmath::exp(x); }
+inline doublev exp_vec(doublev x) { return vecmath::exp(x); }
 
-inline doublev exp_vec(doublev x) {
-  const doublev lo = splat(-745.2), hi = splat(709.8);
-  x = x < lo ? lo : x;
-  x = x > hi ? hi : x;
-  constexpr double kRound = 6755399441055744.0;  // 1.5 * 2^52
-  const doublev t = x * 1.4426950408889634 + kRound;
-  const doublev n = t - kRound;
-  const int64v ni = std::bit_cast<int64v>(t) - std::bit_cast<int64_t>(kRound);
-  const doublev r = x - n * 6.93145751953125e-1 - n * 1.42860682030941723212e-6;
-  const doublev rr = r * r;
-  const doublev p = r * ((1.26177193074810590878e-4 * rr + 3.02994407707441961300e-2) * rr + 9.99999999999999999910e-1);
-  const doublev q = ((3.00198505138664455042e-6 * rr + 2.52448340349684104192e-3) * rr + 2.27265548208155028766e-1) * rr +
-                    2.00000000000000000009e0;
-  const doublev e = 1.0 + 2.0 * (p / (q - p));
-  const int64v half = ni >> 1;
-  return e * std::bit_cast<doublev>((half + 1023) << 52) * std::bit_cast<doublev>((ni - half + 1023) << 52);
-}
-
-template <typename A> inline A exp_acc(A x) { return exp_vec(splat(x))[0]; }
+template <typename A> inline A exp_acc(A x) { return vecmath::exp(x); }
 template <typename A> inline A max_acc(A a, A b) { return b > a ? b : a; }
 
 // A row of T as float and back (round to nearest even), vectorized for the 16-bit types.
@@ -159,6 +116,38 @@ A row_max(const T* x, int64_t n) {
   return m;
 }
 
+// sum(x) over a contiguous row, in independent lanes.
+template <typename T, typename A = opmath_t<T>>
+A row_sum(const T* x, int64_t n) {
+  A lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) lanes[l] += A(x[i + l]);
+  A s = 0;
+  for (A l : lanes) s += l;
+  for (; i < n; ++i) s += A(x[i]);
+  return s;
+}
+
+// sum((x - center)^2); center 0 gives the sum of squares.
+template <typename T, typename A = opmath_t<T>>
+A row_sum_sq(const T* x, int64_t n, A center) {
+  A lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) {
+      A d = A(x[i + l]) - center;
+      lanes[l] += d * d;
+    }
+  A s = 0;
+  for (A l : lanes) s += l;
+  for (; i < n; ++i) {
+    A d = A(x[i]) - center;
+    s += d * d;
+  }
+  return s;
+}
+
 // sum(exp(x - m)) over a contiguous row; with kStore the exponentials also go to out (which
 // may be x itself when T is A). Two vectors per step keep the adds pipelined.
 template <bool kStore, typename T, typename A = opmath_t<T>>
@@ -181,6 +170,13 @@ A row_sum_exp(const T* x, int64_t n, A m, A* out) {
     s += e;
   }
   return s;
+}
+
+// log(sum(exp(x))) of a contiguous row, stable.
+template <typename T, typename A = opmath_t<T>>
+A row_log_sum_exp(const T* x, int64_t n) {
+  const A m = row_max(x, n);
+  return m + std::log(row_sum_exp<false>(x, n, m, static_cast<A*>(nullptr)));
 }
 
 // m[j] = max(m[j], x[j]) and e[j] = exp(x[j] - m[j]) over j < n: the column-wise steps of a

@@ -103,6 +103,18 @@ Tensor run(const char* name, TensorIterator& it, const Tensor& out, Make&& make)
   return it.output();
 }
 
+// The functor for dtype T of an op whose expression fn is written once for scalars and vectors
+// of floats (generic in its arguments): float32 runs it a vector at a time (map_loop), other
+// dtypes take it element by element on opmath values.
+template <typename T, typename Fn>
+auto float_vectorized(Fn fn) {
+  if constexpr (std::is_same_v<T, float>) {
+    return vectorized(fn);
+  } else {
+    return [fn](auto... x) -> opmath_t<T> { return fn(opmath_t<T>(x)...); };
+  }
+}
+
 template <Dtypes S, typename Make>
 Tensor unary(const char* name, const Tensor& out, const Tensor& a, Promote p, Make make) {
   TensorIterator it(config(name, out, {a}, {}, p));
@@ -218,6 +230,7 @@ Tensor true_divide(const Tensor& out, const Tensor& a, const Scalar& b);
 
 // The family's groups of ops, called from register_unary_ops() and register_binary_ops().
 void register_unary_math_ops();
+void register_activation_backward_ops();
 void register_unary_special_ops();
 void register_clamp_ops();
 void register_divide_ops();

@@ -6,42 +6,8 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "ops/math_fns.h"
 #include "ops/pointwise_internal.h"
-
-// glibc's libmvec (linked through libm) has vector versions of these functions since 2.35.
-// Declaring them under other names, as const functions with SIMD clones, lets GCC vectorize the
-// contiguous loops below (errno, which blocks that for the std:: names, is never read here).
-// Their accuracy is within a few ulps, like torch's own vector math.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__) && \
-    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
-#define VT_MATH_FN(name)                                                                    \
-  extern "C" float vt_vector_##name##f(float) noexcept __asm__(#name "f")                  \
-      __attribute__((simd("notinbranch"), const));                                          \
-  extern "C" double vt_vector_##name(double) noexcept __asm__(#name)                       \
-      __attribute__((simd("notinbranch"), const));                                          \
-  namespace vt::vecmath {                                                                   \
-  inline float name(float x) { return vt_vector_##name##f(x); }                             \
-  inline double name(double x) { return vt_vector_##name(x); }                              \
-  }
-#else
-#define VT_MATH_FN(name)                                 \
-  namespace vt::vecmath {                                \
-  inline float name(float x) { return std::name(x); }    \
-  inline double name(double x) { return std::name(x); }  \
-  }
-#endif
-VT_MATH_FN(exp)
-VT_MATH_FN(exp2)
-VT_MATH_FN(expm1)
-VT_MATH_FN(log)
-VT_MATH_FN(log2)
-VT_MATH_FN(log1p)
-VT_MATH_FN(sin)
-VT_MATH_FN(cos)
-VT_MATH_FN(tan)
-VT_MATH_FN(tanh)
-VT_MATH_FN(erf)
-#undef VT_MATH_FN
 
 namespace vt {
 namespace {
@@ -58,48 +24,59 @@ using pointwise::Dtypes;
     });                                                                                      \
   }
 
-VT_FLOAT_UNARY(exp, vecmath::exp(x))
-VT_FLOAT_UNARY(exp2, vecmath::exp2(x))
-VT_FLOAT_UNARY(expm1, vecmath::expm1(x))
-VT_FLOAT_UNARY(log, vecmath::log(x))
-VT_FLOAT_UNARY(log2, vecmath::log2(x))
-VT_FLOAT_UNARY(log1p, vecmath::log1p(x))
+VT_FLOAT_UNARY(exp2, math::exp2(x))
+VT_FLOAT_UNARY(expm1, math::expm1(x))
+VT_FLOAT_UNARY(log, math::log(x))
+VT_FLOAT_UNARY(log2, math::log2(x))
+VT_FLOAT_UNARY(log1p, math::log1p(x))
 VT_FLOAT_UNARY(sqrt, std::sqrt(x))
 VT_FLOAT_UNARY(rsqrt, M(1) / std::sqrt(x))
 VT_FLOAT_UNARY(reciprocal, M(1) / x)
-VT_FLOAT_UNARY(sin, vecmath::sin(x))
-VT_FLOAT_UNARY(cos, vecmath::cos(x))
-VT_FLOAT_UNARY(tan, vecmath::tan(x))
-VT_FLOAT_UNARY(tanh, vecmath::tanh(x))
-VT_FLOAT_UNARY(sigmoid, M(1) / (M(1) + vecmath::exp(-x)))
-VT_FLOAT_UNARY(erf, vecmath::erf(x))
+VT_FLOAT_UNARY(sin, math::sin(x))
+VT_FLOAT_UNARY(cos, math::cos(x))
+VT_FLOAT_UNARY(tan, math::tan(x))
+VT_FLOAT_UNARY(tanh, math::tanh(x))
+VT_FLOAT_UNARY(erf, math::erf(x))
 
 #undef VT_FLOAT_UNARY
 
+// exp, sigmoid and silu: float32 runs a vector at a time through vec_math.h's exp (measured
+// faster than libmvec's on the machines here), float64 through libmvec (math_fns.h).
+#define VT_EXP_UNARY(name, promote, expr)                                                   \
+  Tensor name##_impl(const Tensor& out, const Tensor& a) {                                  \
+    return pointwise::unary<Dtypes::Floating>(#name, out, a, {.int_to_float = promote},     \
+                                              [](auto tag) {                                \
+      using S [[maybe_unused]] = opmath_t<decltype(tag)>;                                   \
+      return pointwise::float_vectorized<decltype(tag)>([](auto x) { return expr; });       \
+    });                                                                                     \
+  }
+
+VT_EXP_UNARY(exp, true, act::exp(x))
+VT_EXP_UNARY(sigmoid, true, S(1) / (S(1) + act::exp(-x)))
 // x * sigmoid(x); a large negative x gives -0 rather than NaN.
-Tensor silu_impl(const Tensor& out, const Tensor& a) {
-  return pointwise::unary<Dtypes::Floating>("silu", out, a, {}, [](auto tag) {
-    using M = opmath_t<decltype(tag)>;
-    return [](M x) -> M { return x / (M(1) + vecmath::exp(-x)); };
-  });
-}
+VT_EXP_UNARY(silu, false, x / (S(1) + act::exp(-x)))
+
+#undef VT_EXP_UNARY
 
 // approximate='none': x * Phi(x) with the normal CDF through erf; 'tanh': the tanh formula.
+// float32 runs a vector at a time through the activations' polynomials (math_fns.h).
 Tensor gelu_impl(const Tensor& out, const Tensor& a, std::string_view approximate) {
   if (approximate == "tanh") {
     return pointwise::unary<Dtypes::Floating>("gelu", out, a, {}, [](auto tag) {
-      using M = opmath_t<decltype(tag)>;
-      const M scale = M(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);  // sqrt(2 / pi)
-      return [scale](M x) -> M {
-        return M(0.5) * x * (M(1) + vecmath::tanh(scale * (x + M(0.044715) * x * x * x)));
-      };
+      using S = opmath_t<decltype(tag)>;
+      const S scale = S(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);  // sqrt(2 / pi)
+      return pointwise::float_vectorized<decltype(tag)>([scale](auto x) {
+        return S(0.5) * x * (S(1) + act::tanh(scale * (x + S(0.044715) * x * x * x)));
+      });
     });
   }
   VT_CHECK(approximate == "none", "approximate argument must be either none or tanh.");
   return pointwise::unary<Dtypes::Floating>("gelu", out, a, {}, [](auto tag) {
-    using M = opmath_t<decltype(tag)>;
-    const M inv_sqrt2 = M(1 / std::numbers::sqrt2);
-    return [inv_sqrt2](M x) -> M { return M(0.5) * x * (M(1) + vecmath::erf(x * inv_sqrt2)); };
+    using S = opmath_t<decltype(tag)>;
+    const S inv_sqrt2 = S(1 / std::numbers::sqrt2);
+    return pointwise::float_vectorized<decltype(tag)>([inv_sqrt2](auto x) {
+      return S(0.5) * x * (S(1) + act::erf(x * inv_sqrt2));
+    });
   });
 }
 

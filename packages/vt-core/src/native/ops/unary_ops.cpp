@@ -113,6 +113,7 @@ void register_unary_ops() {
   define_unary<&logical_not_impl>("logical_not");
   define_unary<&bitwise_not_impl>("bitwise_not");
   register_unary_math_ops();
+  register_activation_backward_ops();
   register_unary_special_ops();
   register_clamp_ops();
 }
