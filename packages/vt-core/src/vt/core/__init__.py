@@ -21,7 +21,7 @@ from vt.core import library, ops, safetensors  # noqa: F401
 from vt.core._creation import tensor  # noqa: F401
 from vt.core._printing import get_printoptions, set_printoptions  # noqa: F401
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 # torch's dtype aliases
 half = _C.float16
