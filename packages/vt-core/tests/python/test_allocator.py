@@ -39,3 +39,4 @@ def test_the_cache_limit_comes_from_the_environment():
     env = dict(os.environ, VT_HOST_CACHE_MAX_BYTES="0")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
+

@@ -10,6 +10,10 @@
 #include <thread>
 #include <vector>
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 #include "core/error.h"
 
 namespace vt {
@@ -22,6 +26,12 @@ int default_threads() {
     int n = std::atoi(env);
     if (n >= 1) return n;
   }
+#if defined(__linux__)
+  // The CPUs this process may run on (taskset, container limits), not all the machine has:
+  // more workers than that only oversubscribe them.
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0) return std::max(1, CPU_COUNT(&allowed));
+#endif
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
