@@ -25,9 +25,9 @@ import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
-import corpus  # noqa: E402
-from framework import FRAMEWORKS, Progress, load_framework, pick_device  # noqa: E402
-from gpt import GPTConfig, build  # noqa: E402
+import corpus
+from framework import FRAMEWORKS, Progress, load_framework, pick_device
+from gpt import GPTConfig, build
 
 
 @dataclasses.dataclass

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from framework import FRAMEWORKS, Progress, load_framework, pick_device  # noqa: E402
+from framework import FRAMEWORKS, Progress, load_framework, pick_device
 
 IGNORE = -100  # loss ignore_index for the positions of the given half
 

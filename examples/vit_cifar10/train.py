@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from framework import FRAMEWORKS, Progress, load_framework, pick_device  # noqa: E402
+from framework import FRAMEWORKS, Progress, load_framework, pick_device
 
 RECORD = 1 + 3 * 32 * 32
 TRAIN_FILES = [f"data_batch_{i}.bin" for i in range(1, 6)]

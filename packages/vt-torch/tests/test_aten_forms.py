@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from reference import assert_same, from_torch
-
 import vt.torch as vtorch
+from reference import assert_same, from_torch
 
 WEIGHT = torch.randn(5, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
 INDICES = torch.tensor([[0, 2, 4], [2, 2, 1]])

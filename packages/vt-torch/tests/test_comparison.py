@@ -7,9 +7,8 @@ import math
 
 import pytest
 import torch
-from reference import assert_same, from_torch
-
 import vt.torch as vtorch
+from reference import assert_same, from_torch
 
 INF, NAN = math.inf, math.nan
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from reference import assert_same
-
 import vt.torch as vtorch
+from reference import assert_same
 
 
 def _transposed(m):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from reference import assert_same, from_torch
-
 import vt.torch as vtorch
+from reference import assert_same, from_torch
 
 VF = vtorch.nn.functional
 X = torch.tensor([[-1.5, 0.0, 2.0], [3.0, -0.25, 1.0]])

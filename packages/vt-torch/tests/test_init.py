@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from reference import assert_same, from_torch
-
 import vt.torch as vtorch
+from reference import assert_same, from_torch
 
 X = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
 

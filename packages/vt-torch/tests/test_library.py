@@ -296,7 +296,7 @@ def test_module_level_define_impl_and_register_autograd_match_torch():
 def _error_type(fn):
     try:
         fn()
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return type(error)
     return None
 
@@ -308,7 +308,7 @@ def _error_type(fn):
 def test_mistakes_raise_torch_exception_types(case):
     def attempt(L, ns):
         if case == "list_default":
-            def d(x: L.Tensor, dims: list[int] = [0]) -> L.Tensor:  # noqa: B006
+            def d(x: L.Tensor, dims: list[int] = [0]) -> L.Tensor:
                 return x
             L.library.custom_op(f"{ns}::d", mutates_args=())(d)
         elif case == "unknown_key":
@@ -381,7 +381,7 @@ def test_infer_schema_matches_torch_up_to_number_spelling(annotations, expected)
     results = {}
     for L in (torch, vtorch):
         scope = {"T": L.Tensor, "L": L, "typing": typing}
-        exec(f"def f({annotations}) -> T:\n    return x", scope)  # noqa: S102
+        exec(f"def f({annotations}) -> T:\n    return x", scope)
         results[L] = L.library.infer_schema(scope["f"], mutates_args=())
     assert results[vtorch] == expected
     assert results[torch].replace("=2.)", "=2.0)") == expected

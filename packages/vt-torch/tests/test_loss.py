@@ -7,9 +7,8 @@ import warnings
 
 import pytest
 import torch
-from reference import assert_same, from_torch
-
 import vt.torch as vtorch
+from reference import assert_same, from_torch
 
 INPUT = torch.randn(4, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
 CLASSES = torch.tensor([0, 2, 1, 2])

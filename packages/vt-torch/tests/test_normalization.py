@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from reference import assert_same, from_torch
-
 import vt.torch as vtorch
+from reference import assert_same, from_torch
 
 
 @pytest.mark.parametrize("args, kwargs", [

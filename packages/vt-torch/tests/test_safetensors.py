@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 import safetensors.torch as reference
 import torch
-
 import vt.torch as vtorch
 from reference import assert_same, from_torch
 from vt.torch import safetensors as st

@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 import safetensors.torch
 import torch
-
 import vt.torch as vtorch
-from reference import assert_same, from_torch
+from reference import assert_same
 from vt.core import safetensors as core_safetensors
 from vt.torch.serialization import STRUCTURE_KEY
 
@@ -232,4 +231,3 @@ def test_optimizer_state_round_trip_continues_training_identically(tmp_path):
     model2.load_state_dict(ckpt["model"])
     opt2.load_state_dict(ckpt["opt"])
     assert train(model2, opt2, 5) == want
-    assert from_torch  # the shared helpers import cleanly

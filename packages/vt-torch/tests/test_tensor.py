@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from reference import assert_same, from_torch
-
 import vt.torch as vtorch
+from reference import assert_same, from_torch
 
 BASE = torch.tensor([[1.5, 2.0]], dtype=torch.float64)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 import vt.autograd as ag
 import vt.core as vt
-from reference import assert_same, from_torch, to_torch
+from reference import assert_same, from_torch
 
 
 def leaf(values, dtype=torch.float64):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import torch
-
 import vt.autograd as ag
 import vt.core as vt
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 import vt.autograd as ag
 import vt.core as vt
 from op_table import all_rows

@@ -7,7 +7,6 @@ import math
 
 import pytest
 import torch
-
 import vt.core as vt
 from reference import assert_same, from_torch, to_torch
 
@@ -42,7 +41,7 @@ def test_mm_real_values(dtype, shapes):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
 def test_batched_and_einsum_real_values(dtype):
     a, b = randn(4, 3, 20, 40, dtype=dtype, seed=3), randn(4, 3, 30, 40, dtype=dtype, seed=4)
-    scores = lambda x, y: torch.einsum("bhqd,bhkd->bhqk", x, y)  # noqa: E731
+    scores = lambda x, y: torch.einsum("bhqd,bhkd->bhqk", x, y)
     close_to_exact(vt.einsum("bhqd,bhkd->bhqk", from_torch(a), from_torch(b)), a, b, scores, dtype, 40)
     close_to_exact(from_torch(a) @ from_torch(b).transpose(-1, -2), a, b,
                    lambda x, y: x @ y.transpose(-1, -2), dtype, 40)

@@ -8,7 +8,6 @@ import copy
 import pickle
 
 import pytest
-
 import vt.core as vt
 from reference import assert_same, from_torch
 

@@ -10,7 +10,6 @@ import warnings
 import pytest
 import torch
 import torch.nn.functional as F
-
 import vt.core as vt
 from reference import assert_same, from_torch, to_torch
 

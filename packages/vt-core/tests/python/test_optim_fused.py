@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 import vt.core as vt
 from reference import assert_same, from_torch, to_torch
 from vt.core import _C

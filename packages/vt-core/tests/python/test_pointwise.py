@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 import vt.core as vt
 from reference import assert_same, from_torch, to_torch
 
@@ -226,7 +225,7 @@ def test_augmented_assignment_keeps_the_object(op):
 
 def test_comparison_with_unsupported_objects_and_hashing():
     v = vt.ones(3)
-    assert (v == None) is False and (v != "a") is True  # noqa: E711
+    assert (v == None) is False and (v != "a") is True
     assert {v: 1}[v] == 1 and len({v, vt.ones(3)}) == 2 and hash(v) == hash(v)
 
 

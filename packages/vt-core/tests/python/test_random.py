@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 import pytest
-
 import vt.core as vt
 from reference import to_torch
 

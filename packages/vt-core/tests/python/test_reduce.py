@@ -7,7 +7,6 @@ import math
 
 import pytest
 import torch
-
 import vt.core as vt
 from reference import assert_same, from_torch, to_torch
 

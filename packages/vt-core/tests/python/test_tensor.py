@@ -6,9 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from reference import assert_same, from_torch, to_torch
-
 import vt.core as vt
+from reference import assert_same, from_torch, to_torch
 
 torch = pytest.importorskip("torch")
 
