@@ -17,21 +17,21 @@ def _shape(normalized_shape) -> tuple:
     return tuple(normalized_shape)
 
 
+def _affine_parameters(module: Module, shape: tuple, affine: bool, bias: bool, dtype, device) -> None:
+    """A norm's weight (ones) and bias (zeros), or None for each that the options leave out."""
+    weight = Parameter(_core.ones(*shape, dtype=dtype, device=device)) if affine else None
+    module.register_parameter("weight", weight)
+    module.register_parameter("bias", Parameter(_core.zeros(*shape, dtype=dtype, device=device))
+                              if affine and bias else None)
+
+
 class LayerNorm(Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
                  bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
         self.normalized_shape, self.eps = _shape(normalized_shape), eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(_core.ones(*self.normalized_shape, dtype=dtype, device=device))
-            if bias:
-                self.bias = Parameter(_core.zeros(*self.normalized_shape, dtype=dtype, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, dtype, device)
 
     def forward(self, x):
         return _core.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -66,15 +66,7 @@ class GroupNorm(Module):
         if num_channels % num_groups:
             raise ValueError("num_channels must be divisible by num_groups")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        if affine:
-            self.weight = Parameter(_core.ones(num_channels, dtype=dtype, device=device))
-            if bias:
-                self.bias = Parameter(_core.zeros(num_channels, dtype=dtype, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, (num_channels,), affine, bias, dtype, device)
 
     def forward(self, x):
         return _core.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
