@@ -247,7 +247,11 @@ def test_custom_op_defined_again_replaces_the_kernel_like_torch():
         def second(x: L.Tensor) -> L.Tensor:
             return x * 3
 
-        assert first(L.ones(1)).tolist() == second(L.ones(1)).tolist() == [3.0]
+        # torch may drop the first definition's registration as soon as it is collected, so
+        # only the new op and the op namespace are compared; vt's first handle is checked too.
+        assert second(L.ones(1)).tolist() == [3.0]
+        assert getattr(getattr(L.ops, ns), "again")(L.ones(1)).tolist() == [3.0]
+    assert first(vtorch.ones(1)).tolist() == [3.0]
     with pytest.raises(RuntimeError, match="already defined"):
         @vtorch.library.custom_op(f"{ns}::again", mutates_args=())
         def third(x: vtorch.Tensor, k: int) -> vtorch.Tensor:
