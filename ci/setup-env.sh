@@ -40,9 +40,11 @@ python_env() {
     # pip >= 23.1 is needed for -C config settings in ci/test-package.
     "$VENV/bin/python" -m pip install -q --upgrade pip
     # torch is the test reference; its CPU wheel comes from pip's configured find-links.
-    # tqdm and matplotlib serve the training job and the examples.
+    # tqdm and matplotlib serve the training job and the examples. triton is the one torch 2.11
+    # pins on the GPU machine; its CPU interpreter (vt-kernels tests) fails on numpy >= 2.4.
     "$VENV/bin/python" -m pip install -q \
         "scikit-build-core>=0.10" "nanobind>=2" "cmake>=3.26" ninja hatchling \
-        numpy pytest hypothesis safetensors build packaging scipy-openblas32 "torch==2.13.0" \
+        "numpy<2.4" pytest hypothesis safetensors build packaging scipy-openblas32 "torch==2.13.0" \
+        "triton==3.6.0" \
         tqdm matplotlib
 }

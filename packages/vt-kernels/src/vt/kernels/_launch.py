@@ -1,0 +1,84 @@
+"""Shared launch helpers: where Triton can run, row views, block sizes and warp counts."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import triton
+
+from ._compat import is_torch_tensor, torch
+
+
+def interpreting() -> bool:
+    """Triton's CPU interpreter, for tests on machines without a GPU."""
+    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
+def _device_type(x) -> str:
+    if is_torch_tensor(x):
+        return x.device.type
+    if hasattr(x, "__cuda_array_interface__"):
+        return "cuda"
+    return type(x).__name__
+
+
+def triton_reason(*tensors) -> str | None:
+    """None when Triton can launch on every tensor, else why not."""
+    for t in tensors:
+        if t is None:
+            continue
+        kind = _device_type(t)
+        if kind == "cuda":
+            continue
+        if kind == "cpu" and interpreting():
+            continue
+        return f"Triton needs CUDA tensors (got a {kind} tensor; TRITON_INTERPRET=1 runs CPU tensors)"
+    return None
+
+
+def reference_reason(*tensors) -> str | None:
+    if torch is None:
+        return "torch is not installed"
+    for t in tensors:
+        if t is not None and not is_torch_tensor(t):
+            return f"the torch reference takes torch tensors, not {type(t).__name__}"
+    return None
+
+
+def as_rows(x):
+    """A (rows, last dim) view with unit stride along the last dim (copying only if needed)."""
+    n = x.shape[-1] if x.dim() else 1
+    rows = x.reshape(-1, n)
+    if rows.stride(-1) != 1 or (rows.shape[0] > 1 and rows.stride(0) < n):
+        rows = rows.contiguous()
+    return rows
+
+
+@functools.lru_cache(maxsize=None)
+def row_launch(n: int, max_block: int = 16384) -> tuple[int, int, bool]:
+    """(block, num_warps, single_pass) for a kernel that reduces rows of n elements.
+
+    Rows up to `max_block` elements stay in registers (one read of the input); longer rows are
+    walked in blocks of 4096 with a second pass.
+    """
+    block = triton.next_power_of_2(max(n, 1))
+    single = block <= max_block
+    if not single:
+        block = 4096
+    if block >= 32768:
+        warps = 32
+    elif block >= 8192:
+        warps = 16
+    elif block >= 2048:
+        warps = 8
+    else:
+        warps = 4
+    return block, warps, single
+
+
+@functools.lru_cache(maxsize=16)
+def sm_count(device_index: int) -> int:
+    if torch is not None and torch.cuda.is_available():
+        return torch.cuda.get_device_properties(device_index).multi_processor_count
+    return 4  # the interpreter: a few programs are enough to exercise the partial sums
