@@ -6,6 +6,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "core/device.h"
@@ -63,11 +64,7 @@ Tensor require_tensor(nb::handle h, const char* what);
 // so Python can try the reflected operation.
 template <typename OnTensor, typename OnScalar>
 nb::object binary_operator(const Tensor& self, nb::handle other, OnTensor on_tensor,
-                           OnScalar on_scalar) {
-  if (const Tensor* t = as_tensor(other)) return nb::cast(on_tensor(self, *t));
-  if (auto s = to_scalar(other)) return nb::cast(on_scalar(self, *s));
-  return nb::borrow(Py_NotImplemented);
-}
+                           OnScalar on_scalar);
 
 // torch.memory_format; None given means if_none. vt makes row-major (contiguous_format) and
 // stride-preserving (preserve_format) layouts, never channels_last ones.
@@ -87,6 +84,29 @@ template <typename F>
 auto without_gil(F&& f) {
   nb::gil_scoped_release release;
   return f();
+}
+
+// Pointwise ops and reductions release the GIL only from this many elements on: below it the
+// release and re-acquire cost more than the op, and small ops are where eager overhead matters.
+inline constexpr int64_t kGilReleaseNumel = int64_t(1) << 15;
+
+template <typename F>
+auto without_gil_above(int64_t numel, F&& f) {
+  if (numel < kGilReleaseNumel) return f();
+  nb::gil_scoped_release release;
+  return f();
+}
+
+template <typename OnTensor, typename OnScalar>
+nb::object binary_operator(const Tensor& self, nb::handle other, OnTensor on_tensor,
+                           OnScalar on_scalar) {
+  if (const Tensor* t = as_tensor(other)) {
+    const int64_t n = std::max(self.numel(), t->numel());
+    return nb::cast(without_gil_above(n, [&] { return on_tensor(self, *t); }));
+  }
+  if (auto s = to_scalar(other))
+    return nb::cast(without_gil_above(self.numel(), [&] { return on_scalar(self, *s); }));
+  return nb::borrow(Py_NotImplemented);
 }
 
 // dim=None / int / sequence of ints, as reductions take it.

@@ -74,18 +74,24 @@ DimVector normalized_shape_of(nb::handle h, const char* op) {
 
 void bind_nn_ops(nb::module_& m, nb::class_<Tensor>& cls) {
   cls.def("softmax", [](const Tensor& t, int64_t dim, nb::handle dtype) {
-    return vt::softmax(t, dim, to_optional_dtype(dtype, "softmax"));
+    auto dt = to_optional_dtype(dtype, "softmax");
+    return without_gil_above(t.numel(), [&] { return vt::softmax(t, dim, dt); });
   }, nb::arg("dim"), nb::arg("dtype") = nb::none());
   cls.def("log_softmax", [](const Tensor& t, int64_t dim, nb::handle dtype) {
-    return vt::log_softmax(t, dim, to_optional_dtype(dtype, "log_softmax"));
+    auto dt = to_optional_dtype(dtype, "log_softmax");
+    return without_gil_above(t.numel(), [&] { return vt::log_softmax(t, dim, dt); });
   }, nb::arg("dim"), nb::arg("dtype") = nb::none());
   // Each as torch.nn.functional's (input, dim, _stacklevel, dtype) and, for a dtype in third
   // place, as torch's own (input, dim, dtype).
   auto softmax_fn = [](const Tensor& t, nb::handle dim, int64_t, nb::handle dtype) {
-    return vt::softmax(t, softmax_dim(t, dim, "softmax"), to_optional_dtype(dtype, "softmax"));
+    const int64_t d = softmax_dim(t, dim, "softmax");
+    auto dt = to_optional_dtype(dtype, "softmax");
+    return without_gil_above(t.numel(), [&] { return vt::softmax(t, d, dt); });
   };
   auto log_softmax_fn = [](const Tensor& t, nb::handle dim, int64_t, nb::handle dtype) {
-    return vt::log_softmax(t, softmax_dim(t, dim, "log_softmax"), to_optional_dtype(dtype, "log_softmax"));
+    const int64_t d = softmax_dim(t, dim, "log_softmax");
+    auto dt = to_optional_dtype(dtype, "log_softmax");
+    return without_gil_above(t.numel(), [&] { return vt::log_softmax(t, d, dt); });
   };
   for (auto [name, fn] : {std::pair{"softmax", +softmax_fn}, std::pair{"log_softmax", +log_softmax_fn}}) {
     m.def(name, fn, nb::arg("input"), nb::arg("dim") = nb::none(), nb::arg("_stacklevel") = 3,
@@ -97,8 +103,11 @@ void bind_nn_ops(nb::module_& m, nb::class_<Tensor>& cls) {
   m.def("cross_entropy", [](const Tensor& input, const Tensor& target, nb::handle weight, nb::handle size_average,
                             int64_t ignore_index, nb::handle reduce, const std::string& reduction,
                             double label_smoothing) {
-    return vt::cross_entropy(input, target, nn_optional_tensor(weight, "cross_entropy", "weight"),
-                             reduction_of(size_average, reduce, reduction), ignore_index, label_smoothing);
+    auto w = nn_optional_tensor(weight, "cross_entropy", "weight");
+    const int64_t r = reduction_of(size_average, reduce, reduction);
+    return without_gil_above(input.numel(), [&] {
+      return vt::cross_entropy(input, target, w, r, ignore_index, label_smoothing);
+    });
   }, nb::arg("input"), nb::arg("target"), nb::arg("weight") = nb::none(), nb::arg("size_average") = nb::none(),
      nb::arg("ignore_index") = -100, nb::arg("reduce") = nb::none(), nb::arg("reduction") = "mean",
      nb::arg("label_smoothing") = 0.0);
@@ -133,14 +142,16 @@ void bind_nn_ops(nb::module_& m, nb::class_<Tensor>& cls) {
   // cudnn_enable(d): torch.layer_norm's / group_norm's backend switch; there is no cuDNN path here.
   m.def("layer_norm", [](const Tensor& input, nb::handle shape, nb::handle weight, nb::handle bias, double eps,
                          bool) {
-    return vt::layer_norm(input, normalized_shape_of(shape, "layer_norm"),
-                          nn_optional_tensor(weight, "layer_norm", "weight"),
-                          nn_optional_tensor(bias, "layer_norm", "bias"), eps);
+    DimVector s = normalized_shape_of(shape, "layer_norm");
+    auto w = nn_optional_tensor(weight, "layer_norm", "weight");
+    auto b = nn_optional_tensor(bias, "layer_norm", "bias");
+    return without_gil_above(input.numel(), [&] { return vt::layer_norm(input, s, w, b, eps); });
   }, nb::arg("input"), nb::arg("normalized_shape"), nb::arg("weight") = nb::none(), nb::arg("bias") = nb::none(),
      nb::arg("eps") = 1e-5, nb::arg("cudnn_enable") = true);
   m.def("rms_norm", [](const Tensor& input, nb::handle shape, nb::handle weight, std::optional<double> eps) {
-    return vt::rms_norm(input, normalized_shape_of(shape, "rms_norm"),
-                        nn_optional_tensor(weight, "rms_norm", "weight"), eps);
+    DimVector s = normalized_shape_of(shape, "rms_norm");
+    auto w = nn_optional_tensor(weight, "rms_norm", "weight");
+    return without_gil_above(input.numel(), [&] { return vt::rms_norm(input, s, w, eps); });
   }, nb::arg("input"), nb::arg("normalized_shape"), nb::arg("weight") = nb::none(), nb::arg("eps") = nb::none());
   m.def("group_norm", [](const Tensor& input, int64_t num_groups, nb::handle weight, nb::handle bias, double eps,
                          bool) {

@@ -41,16 +41,20 @@ Tensor require_tensor(nb::handle h, const char* what) {
 }
 
 void def_unary(nb::module_& m, nb::class_<Tensor>& cls, const UnaryFns& f) {
-  cls.def(f.name, [fn = f.fn](const Tensor& a) { return fn(a); });
+  cls.def(f.name, [fn = f.fn](const Tensor& a) {
+    return without_gil_above(a.numel(), [&] { return fn(a); });
+  });
   auto run_inplace = [f](nb::handle self) {
-    f.inplace(self_tensor(self));
+    const Tensor& a = self_tensor(self);
+    without_gil_above(a.numel(), [&] { f.inplace(a); });
     return nb::borrow(self);
   };
   cls.def(f.inplace_name, run_inplace);
   m.def(f.name, [f](nb::handle input, nb::handle out) -> nb::object {
     const Tensor a = tensor_arg(input, f.name, "input", 1);
-    if (out.is_none()) return nb::cast(f.fn(a));
-    f.out(out_arg(out, f.name), a);
+    if (out.is_none()) return nb::cast(without_gil_above(a.numel(), [&] { return f.fn(a); }));
+    const Tensor& o = out_arg(out, f.name);
+    without_gil_above(a.numel(), [&] { f.out(o, a); });
     return nb::borrow(out);
   }, nb::arg("input"), nb::kw_only(), nb::arg("out") = nb::none());
   m.def(f.inplace_name, [f, run_inplace](nb::handle input) {
@@ -69,18 +73,21 @@ nb::object call_binary(const BinaryFns& f, nb::handle input, nb::handle other, n
     f.out(out_arg(out, f.name), a, tensor_arg(other, f.name, f.other_name, 2, numbers));
     return nb::borrow(out);
   }
-  if (const Tensor* b = as_tensor(other)) return nb::cast(f.tensor(a, *b));
+  if (const Tensor* b = as_tensor(other))
+    return nb::cast(without_gil_above(std::max(a.numel(), b->numel()),
+                                      [&] { return f.tensor(a, *b); }));
   if (numbers)
-    if (auto s = to_scalar(other)) return nb::cast(f.scalar(a, *s));
+    if (auto s = to_scalar(other))
+      return nb::cast(without_gil_above(a.numel(), [&] { return f.scalar(a, *s); }));
   raise_not_tensor(f.name, f.other_name, 2, other);
 }
 
 nb::object call_binary_inplace(const BinaryFns& f, nb::handle self, nb::handle other) {
   const Tensor& a = self_tensor(self);
   if (const Tensor* b = as_tensor(other)) {
-    f.inplace(a, *b);
+    without_gil_above(a.numel(), [&] { f.inplace(a, *b); });
   } else if (auto s = f.inplace_scalar ? to_scalar(other) : std::nullopt) {
-    f.inplace_scalar(a, *s);
+    without_gil_above(a.numel(), [&] { f.inplace_scalar(a, *s); });
   } else {
     raise_not_tensor(f.name, f.other_name, 1, other);
   }
@@ -117,8 +124,13 @@ nb::object call_alpha(const char* name, nb::handle input, nb::handle other, nb::
     return nb::borrow(out);
   }
   if (const Tensor* b = as_tensor(other))
-    return nb::cast(negate ? vt::sub(a, *b, al) : vt::add(a, *b, al));
-  if (auto s = to_scalar(other)) return nb::cast(negate ? vt::sub(a, *s, al) : vt::add(a, *s, al));
+    return nb::cast(without_gil_above(std::max(a.numel(), b->numel()), [&] {
+      return negate ? vt::sub(a, *b, al) : vt::add(a, *b, al);
+    }));
+  if (auto s = to_scalar(other))
+    return nb::cast(without_gil_above(a.numel(), [&] {
+      return negate ? vt::sub(a, *s, al) : vt::add(a, *s, al);
+    }));
   raise_not_tensor(name, "other", 2, other);
 }
 
@@ -126,8 +138,10 @@ nb::object call_alpha_inplace(const char* name, nb::handle self, nb::handle othe
                               nb::handle alpha, bool negate) {
   const Tensor& a = self_tensor(self);
   const Scalar al = require_scalar(alpha, "alpha");
-  if (const Tensor* b = as_tensor(other)) negate ? vt::sub_(a, *b, al) : vt::add_(a, *b, al);
-  else if (auto s = to_scalar(other)) negate ? vt::sub_(a, *s, al) : vt::add_(a, *s, al);
+  if (const Tensor* b = as_tensor(other))
+    without_gil_above(a.numel(), [&] { negate ? vt::sub_(a, *b, al) : vt::add_(a, *b, al); });
+  else if (auto s = to_scalar(other))
+    without_gil_above(a.numel(), [&] { negate ? vt::sub_(a, *s, al) : vt::add_(a, *s, al); });
   else raise_not_tensor(name, "other", 1, other);
   return nb::borrow(self);
 }

@@ -38,13 +38,15 @@ void def_operator(nb::class_<Tensor>& cls, const Operator& o) {
   cls.def(("__r" + name + "__").c_str(), [o](const Tensor& a, nb::handle b) -> nb::object {
     if (o.commutes) return binary_operator(a, b, o.tensor, o.scalar);
     if (auto s = to_scalar(b))
-      return nb::cast(o.reflected ? o.reflected(a, *s) : o.tensor(number_tensor(*s), a));
+      return nb::cast(without_gil_above(a.numel(), [&] {
+        return o.reflected ? o.reflected(a, *s) : o.tensor(number_tensor(*s), a);
+      }));
     return nb::borrow(Py_NotImplemented);
   });
   cls.def(("__i" + name + "__").c_str(), [o](nb::handle self, nb::handle b) -> nb::object {
     const Tensor& a = self_tensor(self);
-    if (const Tensor* t = as_tensor(b)) o.inplace(a, *t);
-    else if (auto s = to_scalar(b)) o.inplace_scalar(a, *s);
+    if (const Tensor* t = as_tensor(b)) without_gil_above(a.numel(), [&] { o.inplace(a, *t); });
+    else if (auto s = to_scalar(b)) without_gil_above(a.numel(), [&] { o.inplace_scalar(a, *s); });
     else return nb::borrow(Py_NotImplemented);
     return nb::borrow(self);
   });

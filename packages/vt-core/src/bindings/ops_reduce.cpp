@@ -58,24 +58,34 @@ nb::object extreme(const Tensor& self, nb::handle dim, nb::handle keepdim) {
 }
 
 Tensor sum_fn(const Tensor& self, nb::handle dim, bool keepdim, nb::handle dtype) {
-  return vt::sum(self, dims_ref(optional_int_list(dim, "sum")), keepdim, to_optional_dtype(dtype, "dtype"));
+  auto dims = optional_int_list(dim, "sum");
+  auto dt = to_optional_dtype(dtype, "dtype");
+  return without_gil_above(self.numel(), [&] { return vt::sum(self, dims_ref(dims), keepdim, dt); });
 }
 Tensor mean_fn(const Tensor& self, nb::handle dim, bool keepdim, nb::handle dtype) {
-  return vt::mean(self, dims_ref(optional_int_list(dim, "mean")), keepdim, to_optional_dtype(dtype, "dtype"));
+  auto dims = optional_int_list(dim, "mean");
+  auto dt = to_optional_dtype(dtype, "dtype");
+  return without_gil_above(self.numel(), [&] { return vt::mean(self, dims_ref(dims), keepdim, dt); });
 }
 Tensor prod_fn(const Tensor& self, nb::handle dim, bool keepdim, nb::handle dtype) {
-  return vt::prod(self, optional_int(dim, "prod", "dim"), keepdim, to_optional_dtype(dtype, "dtype"));
+  auto d = optional_int(dim, "prod", "dim");
+  auto dt = to_optional_dtype(dtype, "dtype");
+  return without_gil_above(self.numel(), [&] { return vt::prod(self, d, keepdim, dt); });
 }
 
 template <bool Max>
 Tensor amax_fn(const Tensor& self, nb::handle dim, bool keepdim) {
   DimVector d = int_list(dim, Max ? "amax" : "amin");
-  return Max ? vt::amax(self, d, keepdim) : vt::amin(self, d, keepdim);
+  return without_gil_above(self.numel(), [&] {
+    return Max ? vt::amax(self, d, keepdim) : vt::amin(self, d, keepdim);
+  });
 }
 template <bool Max>
 Tensor argmax_fn(const Tensor& self, nb::handle dim, bool keepdim) {
   auto d = optional_int(dim, Max ? "argmax" : "argmin", "dim");
-  return Max ? vt::argmax(self, d, keepdim) : vt::argmin(self, d, keepdim);
+  return without_gil_above(self.numel(), [&] {
+    return Max ? vt::argmax(self, d, keepdim) : vt::argmin(self, d, keepdim);
+  });
 }
 
 // torch's var/std overloads in one: (dim, unbiased, keepdim), (dim, *, correction, keepdim)
@@ -108,10 +118,12 @@ nb::object moment_fn(const Tensor& self, nb::handle dim, nb::handle unbiased, bo
   static constexpr const char* names[] = {"var", "std", "var_mean", "std_mean"};
   MomentArgs a = moment_args(names[int(M)], dim, unbiased, correction);
   auto dims = dims_ref(a.dims);
-  if constexpr (M == Moment::Var) return nb::cast(vt::var(self, dims, a.correction, keepdim));
-  else if constexpr (M == Moment::Std) return nb::cast(vt::std(self, dims, a.correction, keepdim));
-  else if constexpr (M == Moment::VarMean) return nb::cast(vt::var_mean(self, dims, a.correction, keepdim));
-  else return nb::cast(vt::std_mean(self, dims, a.correction, keepdim));
+  return nb::cast(without_gil_above(self.numel(), [&] {
+    if constexpr (M == Moment::Var) return vt::var(self, dims, a.correction, keepdim);
+    else if constexpr (M == Moment::Std) return vt::std(self, dims, a.correction, keepdim);
+    else if constexpr (M == Moment::VarMean) return vt::var_mean(self, dims, a.correction, keepdim);
+    else return vt::std_mean(self, dims, a.correction, keepdim);
+  }));
 }
 
 // torch.norm: p is a number, None (2) or 'fro' (2 over at most two dims); other strings are
@@ -129,24 +141,32 @@ Tensor norm_fn(const Tensor& self, nb::handle p, nb::handle dim, bool keepdim, n
   } else if (!p.is_none()) {
     order = require_scalar(p, "p");
   }
-  return vt::norm(self, order, dims_ref(dims), keepdim, to_optional_dtype(dtype, "dtype"));
+  auto dt = to_optional_dtype(dtype, "dtype");
+  return without_gil_above(self.numel(), [&] {
+    return vt::norm(self, order, dims_ref(dims), keepdim, dt);
+  });
 }
 
 Tensor logsumexp_fn(const Tensor& self, nb::handle dim, bool keepdim) {
-  return vt::logsumexp(self, int_list(dim, "logsumexp"), keepdim);
+  DimVector d = int_list(dim, "logsumexp");
+  return without_gil_above(self.numel(), [&] { return vt::logsumexp(self, d, keepdim); });
 }
 
 template <bool All>
 Tensor truth_fn(const Tensor& self, nb::handle dim, bool keepdim) {
   OptDims d = optional_int_list(dim, All ? "all" : "any");
-  return All ? vt::all(self, dims_ref(d), keepdim) : vt::any(self, dims_ref(d), keepdim);
+  return without_gil_above(self.numel(), [&] {
+    return All ? vt::all(self, dims_ref(d), keepdim) : vt::any(self, dims_ref(d), keepdim);
+  });
 }
 
 template <bool Prod>
 Tensor scan_fn(const Tensor& self, nb::handle dim, nb::handle dtype) {
   int64_t d = require_int(dim, Prod ? "cumprod" : "cumsum", "dim");
   auto dt = to_optional_dtype(dtype, "dtype");
-  return Prod ? vt::cumprod(self, d, dt) : vt::cumsum(self, d, dt);
+  return without_gil_above(self.numel(), [&] {
+    return Prod ? vt::cumprod(self, d, dt) : vt::cumsum(self, d, dt);
+  });
 }
 
 // Binds fn as a Tensor method and as a module function whose first argument is `input`.

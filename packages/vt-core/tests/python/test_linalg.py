@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 import vt.core as vt
+from gil_probe import python_work_during
 from reference import assert_same, from_torch, to_torch
 
 
@@ -330,29 +331,7 @@ def test_large_dot_accuracy():
     assert math.isclose(got, float(x.double().square().sum()), rel_tol=1e-5)
 
 
-def _python_work_during(op) -> tuple[float, float]:
-    """(when a burst of Python work on the main thread ended, when op ended on a worker)."""
-    import threading
-    import time
-
-    entered, times = threading.Event(), {}
-
-    def work():
-        entered.set()
-        op()
-        times["op_end"] = time.perf_counter()
-
-    worker = threading.Thread(target=work)
-    worker.start()
-    entered.wait()
-    time.sleep(0.05)  # lets the worker into the op
-    sum(range(20000))  # runs now only if the op let go of the GIL, else after it
-    python_end = time.perf_counter()
-    worker.join()
-    return python_end, times["op_end"]
-
-
 def test_products_release_the_gil_while_they_compute():
     a = vt.randn(3072, 3072)  # a product of a few hundred milliseconds
-    python_end, op_end = _python_work_during(lambda: a @ a)
+    python_end, op_end = python_work_during(lambda: a @ a)
     assert python_end < op_end - 0.02

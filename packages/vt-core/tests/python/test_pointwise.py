@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 import vt.core as vt
+from gil_probe import python_work_during
 from reference import assert_same, from_torch, to_torch
 
 T = torch.tensor
@@ -364,3 +365,16 @@ def test_renamed_arguments_are_named_in_errors():
         vt.clamp_min(vt.ones(2), "a")
     with pytest.raises(TypeError):  # torch's keyword is exponent, as the number-first form's is self
         vt.pow(vt.ones(2), other=2)
+
+
+def test_large_pointwise_ops_release_the_gil_while_they_compute():
+    x = vt.rand(1 << 24) + 0.5  # pow of 16M elements: a hundred milliseconds or more
+    for op in (lambda: x.pow(x), lambda: vt.pow(x, x), lambda: x ** x):
+        python_end, op_end = python_work_during(op)
+        assert python_end < op_end - 0.02
+
+
+def test_in_place_pointwise_ops_release_the_gil_too():
+    x = vt.rand(1 << 24) + 0.5
+    python_end, op_end = python_work_during(lambda: x.pow_(1.0001))
+    assert python_end < op_end - 0.02

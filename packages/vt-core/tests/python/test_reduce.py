@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 import vt.core as vt
+from gil_probe import python_work_during
 from reference import assert_same, from_torch, to_torch
 
 NAN, INF = math.nan, math.inf
@@ -313,3 +314,9 @@ def test_norm_out_is_written_and_returned():
                        "Expected out tensor to have dtype float32, but got float64")
     with pytest.raises(NotImplementedError, match="resizing out= tensors is not implemented"):
         vt.norm(from_torch(_N), out=vt.empty(3))
+
+
+def test_large_reductions_release_the_gil_while_they_compute():
+    x = vt.rand(1 << 26)  # a scan of 64M elements: tens to hundreds of milliseconds
+    python_end, op_end = python_work_during(lambda: vt.cumsum(x, 0))
+    assert python_end < op_end - 0.02
