@@ -83,6 +83,9 @@ void set_requires_grad(nb::handle h, bool on) {
          "If you want to use a computed variable in a subgraph that doesn't require "
          "differentiation use var_no_grad = var.detach().");
   }
+  if (on && is_inference_tensor(t.get()) && !api().inference_mode_enabled())
+    fail(VT_ERROR_INVALID_ARGUMENT, "Setting requires_grad=True on inference tensor outside "
+         "InferenceMode is not allowed.");
   if (on && !is_floating_dtype(t.dtype()))
     fail(VT_ERROR_INVALID_ARGUMENT, "only Tensors of floating point and complex dtype can "
          "require gradients (got ", dtype_name(t.dtype()), ")");

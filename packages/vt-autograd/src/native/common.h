@@ -18,6 +18,12 @@ using vt::cpp::check;
 
 inline const vt_api_t& api() { return *vt::cpp::api(); }
 
+// Created inside inference mode (see vt_tensor_is_inference).
+inline bool is_inference_tensor(vt_tensor_t t) {
+  int32_t v = 0;
+  return api().tensor_is_inference(t, &v) == VT_OK && v != 0;
+}
+
 // An error of the type torch raises (the status maps onto the Python exception type).
 template <typename... Parts>
 [[noreturn]] void fail(vt_status_t status, const Parts&... parts) {
@@ -28,11 +34,14 @@ template <typename... Parts>
 
 inline std::string to_string(int64_t v) { return std::to_string(v); }
 
-// Sizes, dtype and device of a tensor: what a node keeps of an input it does not save.
+// Sizes, dtype and device of a tensor: what a node keeps of an input it does not save. On a
+// device with streams, also the stream current when the tensor was seen: a node's backward
+// runs on the stream its forward ran on.
 struct TensorMeta {
   std::vector<int64_t> sizes;
   int32_t dtype = 0;
   vt_device_t device{};
+  vt_stream_t stream = nullptr;
   bool defined = false;
 
   static TensorMeta of(vt_tensor_t t) {
@@ -44,6 +53,7 @@ struct TensorMeta {
     m.sizes.assign(d.sizes, d.sizes + d.ndim);
     m.dtype = d.dtype;
     m.device = d.device;
+    if (d.device.type != VT_DEVICE_CPU) check(api().stream_current(d.device, &m.stream));
     m.defined = true;
     return m;
   }

@@ -1,5 +1,6 @@
 #include "engine.h"
 
+#include <algorithm>
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
@@ -7,6 +8,7 @@
 #include "grad_mode.h"
 #include "meta.h"
 #include "ops.h"
+#include "stream_sync.h"
 
 namespace vt::autograd {
 namespace {
@@ -128,10 +130,16 @@ std::vector<Tensor> run_backward(const std::vector<Edge>& roots, std::vector<Ten
 
   std::unordered_map<Node*, InputBuffer> buffers;
   std::priority_queue<Node*, std::vector<Node*>, ByCreation> ready;
+  // Streams that wrote results the caller reads (.grad of leaves, grad()'s outputs): the
+  // caller's current streams wait for them at the end.
+  std::vector<StreamRef> result_streams;
   for (size_t i = 0; i < roots.size(); ++i) {
     const Edge& e = roots[i];
     if (!e.valid()) continue;
     keep_alive.emplace(e.fn.get(), e.fn);
+    // The root gradients were made on the caller's current stream.
+    const StreamRef root_stream = node_stream(*e.fn);
+    if (root_stream.valid()) wait_for(root_stream, current_stream(root_stream.device));
     buffers[e.fn.get()].add(e.input_nr, std::move(grads[i]));
   }
   for (const Edge& e : roots)
@@ -144,6 +152,8 @@ std::vector<Tensor> run_backward(const std::vector<Edge>& roots, std::vector<Ten
     Node* node = ready.top();
     ready.pop();
     std::shared_ptr<Node> hold = keep_alive[node];
+    const StreamRef stream = node_stream(*node);
+    StreamGuard on_stream(stream);
     std::vector<Tensor> in;
     if (auto b = buffers.find(node); b != buffers.end()) {
       in = std::move(b->second.grads);
@@ -158,6 +168,10 @@ std::vector<Tensor> run_backward(const std::vector<Edge>& roots, std::vector<Ten
           captured[slot] = captured[slot].defined() ? ops::add(captured[slot], in[input_nr])
                                                     : in[input_nr];
 
+    if (stream.valid() && (node->is_accumulate_grad() || captures.count(node)) &&
+        std::none_of(result_streams.begin(), result_streams.end(),
+                     [&](const StreamRef& s) { return s.same(stream); }))
+      result_streams.push_back(stream);
     const bool leaf_input = node->is_accumulate_grad() && captures.count(node);
     const bool run = filtered ? (needed.count(node) > 0 && !node->is_accumulate_grad()) ||
                                     (leaf_input && options.accumulate_into_leaves)
@@ -176,13 +190,20 @@ std::vector<Tensor> run_backward(const std::vector<Edge>& roots, std::vector<Ten
       if (!e.valid()) continue;
       Node* next = e.fn.get();
       keep_alive.emplace(next, e.fn);
-      if (i < out.size() && out[i].defined()) buffers[next].add(e.input_nr, std::move(out[i]));
+      if (i < out.size() && out[i].defined()) {
+        const StreamRef next_stream = stream.valid() ? node_stream(*next) : StreamRef{};
+        wait_for(next_stream, stream);
+        StreamGuard accumulate_on(next_stream);
+        buffers[next].add(e.input_nr, std::move(out[i]));
+      }
       // Every reachable node is visited once all its edges are in, even with no gradient, so
       // that the nodes below it see their dependencies fall to zero.
       if (--dependencies[next] == 0) ready.push(next);
     }
     keep_alive.erase(node);
   }
+
+  for (const StreamRef& s : result_streams) wait_for(current_stream(s.device), s);
 
   if (filtered && !options.accumulate_into_leaves && !options.allow_unused) {
     for (size_t i = 0; i < inputs.size(); ++i)

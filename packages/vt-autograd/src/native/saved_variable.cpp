@@ -8,6 +8,9 @@ namespace vt::autograd {
 SavedVariable::SavedVariable(const Tensor& t, bool is_output, uint32_t output_nr)
     : is_output_(is_output), output_nr_(output_nr) {
   if (!t.defined()) return;
+  if (is_inference_tensor(t.get()))
+    fail(VT_ERROR_INVALID_ARGUMENT, "Inference tensors cannot be saved for backward. To work "
+         "around you can make a clone to get a normal tensor and use it in autograd.");
   data_ = is_output ? alias_without_history(t) : t;
   check(api().tensor_version(t.get(), &version_));
 }

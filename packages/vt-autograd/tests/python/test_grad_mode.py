@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import torch
 import vt.autograd as ag
 import vt.core as vt
@@ -113,3 +114,51 @@ def test_enable_grad_decorates_with_or_without_parentheses_like_torch():
         assert bare.__name__ == "bare"
         with enable_grad(orig_func=None):
             assert (x * 2).requires_grad
+
+
+def _both(fn):
+    """Runs fn with torch and with vt (module, tensor factory) and returns both results."""
+    return fn(torch, torch.tensor), fn(ag, vt.tensor)
+
+
+def test_tensors_made_in_inference_mode_are_inference_tensors_like_torch():
+    def probe(mod, make):
+        normal = make([1.0, 2.0])
+        with mod.inference_mode():
+            made = normal * 2
+            view = normal[:1]
+        with mod.inference_mode(False):
+            not_made = normal * 2
+        return made.is_inference(), view.is_inference(), normal.is_inference(), not_made.is_inference(), made[:1].is_inference()
+
+    expected, got = _both(probe)
+    assert got == expected == (True, False, False, False, True)
+
+
+def test_inference_tensors_refuse_in_place_updates_outside_inference_mode():
+    for mod, make in ((torch, torch.tensor), (ag, vt.tensor)):
+        with mod.inference_mode():
+            t = make([1.0, 2.0]) + 0
+            t.add_(1)  # inside: allowed
+        with pytest.raises(RuntimeError, match="Inplace update to inference tensor outside InferenceMode"):
+            t.add_(1)
+        with pytest.raises(RuntimeError, match="Inplace update to inference tensor outside InferenceMode"):
+            t[0] = 5.0
+        assert tuple((t + 1).shape) == (2,)  # out-of-place use is fine
+
+
+def test_inference_tensors_cannot_require_grad_or_be_saved_for_backward():
+    for mod, make in ((torch, torch.tensor), (ag, vt.tensor)):
+        with mod.inference_mode():
+            t = make([1.0, 2.0]) + 0
+        with pytest.raises(RuntimeError, match="Setting requires_grad=True on inference tensor outside InferenceMode"):
+            t.requires_grad_()
+        x = make([3.0, 4.0]).requires_grad_()
+        with pytest.raises(RuntimeError, match="Inference tensors cannot be saved for backward"):
+            x * t  # mul saves both operands
+        y = x + t  # add saves nothing: allowed
+        y.sum().backward()
+        assert x.grad.tolist() == [1.0, 1.0]
+        clone = t.clone()  # the documented way out: a clone made outside is a normal tensor
+        assert not clone.is_inference()
+        (x * clone).sum().backward()

@@ -1,5 +1,6 @@
 // vt.core._C: the Python binding of vt-core and the capsule carrying its C ABI table.
 #include "bindings/common.h"
+#include "core/inference_mode.h"
 
 #include "core/allocator.h"
 #include "core/thread_pool.h"
@@ -54,6 +55,10 @@ NB_MODULE(_C, m) {
   m.def("abi_version", [] { return nb::make_tuple(VT_ABI_VERSION_MAJOR, VT_ABI_VERSION_MINOR); },
         "The (major, minor) C ABI version of this vt-core.");
 
+  // The core half of inference mode; vt.autograd.inference_mode also turns recording off.
+  m.def("_set_inference_mode", &vt::set_inference_mode, nb::arg("enabled"),
+        "Sets this thread's inference mode and returns the previous state.");
+  m.def("_is_inference_mode_enabled", &vt::inference_mode_enabled);
   m.def("set_num_threads", &vt::set_num_threads, nb::arg("n"),
         "Sets how many threads CPU kernels use (the caller included).");
   m.def("get_num_threads", &vt::num_threads);

@@ -166,6 +166,8 @@ void bind_tensor(nb::module_& m) {
       .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.data()); })
       .def("storage_offset", &Tensor::storage_offset)
       .def_prop_ro("_version", &Tensor::version, "The version counter shared with every view.")
+      .def("is_inference", &Tensor::is_inference,
+           "True when the tensor's storage was created inside inference mode.")
       .def("_is_view_of", [](const Tensor& a, const Tensor& b) {
         return a.impl()->storage() == b.impl()->storage();
       })

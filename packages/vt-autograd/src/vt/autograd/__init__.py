@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import vt.core as _core
 
-_NEEDS_CORE = (0, 3)
+_NEEDS_CORE = (0, 4)
 if tuple(int(x) for x in _core.__version__.split(".")[:2]) != _NEEDS_CORE or not hasattr(
         _core._C, "_python_bridge_capsule"):
     raise ImportError(f"vt-autograd needs vt-core ~= {_NEEDS_CORE[0]}.{_NEEDS_CORE[1]}.0 (found "
@@ -33,7 +33,7 @@ from vt.autograd.grad_mode import (  # noqa: E402
 from vt.autograd.engine import backward, grad  # noqa: E402
 from vt.autograd.gradcheck import gradcheck, gradgradcheck  # noqa: E402
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "Function",

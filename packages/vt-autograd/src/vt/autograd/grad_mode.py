@@ -4,11 +4,9 @@ set_grad_enabled, inference_mode. Each also works as a function decorator."""
 from __future__ import annotations
 
 import functools
-import threading
 
+import vt.core as _core
 from vt.autograd import _C
-
-_inference = threading.local()
 
 
 def is_grad_enabled() -> bool:
@@ -17,7 +15,7 @@ def is_grad_enabled() -> bool:
 
 def is_inference_mode_enabled() -> bool:
     """True inside inference_mode() on this thread (and False inside inference_mode(False))."""
-    return getattr(_inference, "enabled", False)
+    return _core._is_inference_mode_enabled()
 
 
 class _GradMode:
@@ -89,25 +87,24 @@ class set_grad_enabled(_GradMode):  # noqa: N801
 
 
 class inference_mode(_GradMode):  # noqa: N801
-    """Records no graph, like no_grad, and makes is_inference_mode_enabled() true; vt tensors
-    carry no per-tensor autograd state to skip, so tensors made here are ordinary tensors (torch
-    would mark them as inference tensors and refuse them in autograd later).
-    inference_mode(False) turns the flag off and leaves grad mode as it is."""
+    """Records no graph, like no_grad, and makes the tensors created inside inference tensors
+    (Tensor.is_inference()): outside inference mode they may not be updated in place, made to
+    require grad or saved for backward, as in torch. inference_mode(False) turns the mode off
+    and leaves grad mode as it is."""
 
     def __init__(self, mode: bool = True) -> None:
         self._enabled = bool(mode)
 
     def __enter__(self):
         self._prev = _C.is_grad_enabled()
-        self._prev_inference = is_inference_mode_enabled()
-        _inference.enabled = self._enabled
+        self._prev_inference = _core._set_inference_mode(self._enabled)
         if self._enabled:
             _C.set_grad_enabled(False)
         return self
 
     def __exit__(self, *exc) -> None:
         _C.set_grad_enabled(self._prev)
-        _inference.enabled = self._prev_inference
+        _core._set_inference_mode(self._prev_inference)
 
     def __call__(self, fn):
         enabled = self._enabled

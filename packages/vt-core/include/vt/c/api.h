@@ -120,6 +120,16 @@ typedef struct vt_api {
                                          size_t* out_nbytes);
   /* ABI 1.1 */
   vt_status_t (*tensor_storage_nbytes)(vt_tensor_t tensor, size_t* out);
+  /* ABI 1.2 */
+  vt_status_t (*tensor_is_inference)(vt_tensor_t tensor, int32_t* out);
+  vt_status_t (*inference_mode_set)(int32_t enabled, int32_t* out_previous);
+  int32_t (*inference_mode_enabled)(void);
+  vt_status_t (*stream_current)(vt_device_t device, vt_stream_t* out);
+  vt_status_t (*stream_set_current)(vt_device_t device, vt_stream_t stream);
+  vt_status_t (*event_create)(vt_device_t device, vt_event_t* out);
+  vt_status_t (*event_destroy)(vt_device_t device, vt_event_t event);
+  vt_status_t (*event_record)(vt_device_t device, vt_event_t event, vt_stream_t stream);
+  vt_status_t (*stream_wait_event)(vt_device_t device, vt_stream_t stream, vt_event_t event);
 } vt_api_t;
 
 VT_EXTERN_C_BEGIN

@@ -57,6 +57,12 @@ VT_API vt_status_t vt_tensor_bump_version(vt_tensor_t tensor);
 /* out: the size in bytes of the storage the tensor views (ABI 1.1): a tensor whose elements
    cover less than that is a view of a larger one. */
 VT_API vt_status_t vt_tensor_storage_nbytes(vt_tensor_t tensor, size_t* out);
+/* ABI 1.2. out: 1 when the tensor's storage was created inside inference mode. */
+VT_API vt_status_t vt_tensor_is_inference(vt_tensor_t tensor, int32_t* out);
+/* ABI 1.2. Inference mode of the calling thread: storages created inside it are inference
+   storages, whose tensors may be updated in place only inside it. out_previous may be NULL. */
+VT_API vt_status_t vt_inference_mode_set(int32_t enabled, int32_t* out_previous);
+VT_API int32_t vt_inference_mode_enabled(void);
 
 /* The slot vt-core reserves for the autograd engine: an opaque pointer destroyed with the
    tensor. Setting replaces (and destroys) the previous value. */

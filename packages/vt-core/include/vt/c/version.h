@@ -6,7 +6,7 @@
 #include "vt/c/export.h"
 
 #define VT_ABI_VERSION_MAJOR 1
-#define VT_ABI_VERSION_MINOR 1
+#define VT_ABI_VERSION_MINOR 2
 /* Packed as (major << 16) | minor, the form vt_get_api() and plugin info carry. */
 #define VT_ABI_VERSION ((uint32_t)((VT_ABI_VERSION_MAJOR << 16) | VT_ABI_VERSION_MINOR))
 

@@ -71,6 +71,15 @@ const vt_api_t kApi = {
     vt_safetensors_save_file,
     vt_safetensors_save_buffer,
     vt_tensor_storage_nbytes,
+    vt_tensor_is_inference,
+    vt_inference_mode_set,
+    vt_inference_mode_enabled,
+    vt_stream_current,
+    vt_stream_set_current,
+    vt_event_create,
+    vt_event_destroy,
+    vt_event_record,
+    vt_stream_wait_event,
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "capi/guard.h"
 #include "core/allocator.h"
 #include "core/device_hooks.h"
+#include "core/inference_mode.h"
 #include "core/tensor.h"
 #include "ops/ops.h"
 #include "vt/c/allocator.h"
@@ -237,6 +238,91 @@ VT_API vt_status_t vt_device_count(int32_t device_type, int32_t* out) {
     *out = h ? h->device_count(h->context) : 0;
   });
 }
+
+namespace {
+
+// The hooks of a device with streams (ABI 1.2 functions present), or nullptr for the CPU and
+// for devices that run work in call order.
+const vt_device_hooks_t* stream_hooks(vt_device_t device) {
+  if (device.type == VT_DEVICE_CPU) return nullptr;
+  const vt_device_hooks_t* h = vt::device_hooks_for(device.type);
+  if (!h) return nullptr;
+  return h->current_stream && h->set_current_stream && h->event_create && h->event_record &&
+                 h->stream_wait_event && h->event_destroy
+             ? h
+             : nullptr;
+}
+
+void forward_status(vt_status_t s) {
+  if (s != VT_OK) vt::fail(s, vt_last_error_message());
+}
+
+}  // namespace
+
+VT_API vt_status_t vt_stream_current(vt_device_t device, vt_stream_t* out) {
+  return guard([&] {
+    VT_CHECK_ARG(out, "vt_stream_current");
+    *out = nullptr;
+    if (const vt_device_hooks_t* h = stream_hooks(device))
+      forward_status(h->current_stream(h->context, device.index, out));
+  });
+}
+
+VT_API vt_status_t vt_stream_set_current(vt_device_t device, vt_stream_t stream) {
+  return guard([&] {
+    if (const vt_device_hooks_t* h = stream_hooks(device))
+      forward_status(h->set_current_stream(h->context, device.index, stream));
+  });
+}
+
+VT_API vt_status_t vt_event_create(vt_device_t device, vt_event_t* out) {
+  return guard([&] {
+    VT_CHECK_ARG(out, "vt_event_create");
+    *out = nullptr;
+    if (const vt_device_hooks_t* h = stream_hooks(device))
+      forward_status(h->event_create(h->context, device.index, out));
+  });
+}
+
+VT_API vt_status_t vt_event_destroy(vt_device_t device, vt_event_t event) {
+  return guard([&] {
+    if (!event) return;
+    if (const vt_device_hooks_t* h = stream_hooks(device))
+      forward_status(h->event_destroy(h->context, device.index, event));
+  });
+}
+
+VT_API vt_status_t vt_event_record(vt_device_t device, vt_event_t event, vt_stream_t stream) {
+  return guard([&] {
+    if (!event) return;
+    if (const vt_device_hooks_t* h = stream_hooks(device))
+      forward_status(h->event_record(h->context, device.index, event, stream));
+  });
+}
+
+VT_API vt_status_t vt_stream_wait_event(vt_device_t device, vt_stream_t stream, vt_event_t event) {
+  return guard([&] {
+    if (!event) return;
+    if (const vt_device_hooks_t* h = stream_hooks(device))
+      forward_status(h->stream_wait_event(h->context, device.index, stream, event));
+  });
+}
+
+VT_API vt_status_t vt_tensor_is_inference(vt_tensor_t t, int32_t* out) {
+  return guard([&] {
+    VT_CHECK_ARG(out, "vt_tensor_is_inference");
+    *out = borrowed(t, "vt_tensor_is_inference").is_inference() ? 1 : 0;
+  });
+}
+
+VT_API vt_status_t vt_inference_mode_set(int32_t enabled, int32_t* out_previous) {
+  return guard([&] {
+    const bool previous = vt::set_inference_mode(enabled != 0);
+    if (out_previous) *out_previous = previous ? 1 : 0;
+  });
+}
+
+VT_API int32_t vt_inference_mode_enabled(void) { return vt::inference_mode_enabled() ? 1 : 0; }
 
 VT_API vt_status_t vt_device_synchronize(vt_device_t device) {
   return guard([&] {

@@ -103,6 +103,7 @@ class Tensor {
   int64_t nbytes() const { return numel() * itemsize(); }
   uint32_t version() const { return impl_->storage()->version(); }
   void bump_version() const { impl_->storage()->bump_version(); }
+  bool is_inference() const { return impl_->storage()->is_inference(); }
   bool is_same(const Tensor& o) const { return impl_ == o.impl_; }
 
  private:

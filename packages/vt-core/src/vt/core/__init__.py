@@ -16,12 +16,15 @@ globals().update({name: getattr(_C, name) for name in dir(_C) if not name.starts
 Tensor = _C.Tensor
 dtype = _C.dtype
 device = _C.device
+# The core half of inference mode, for vt.autograd.inference_mode.
+_set_inference_mode = _C._set_inference_mode
+_is_inference_mode_enabled = _C._is_inference_mode_enabled
 
 from vt.core import library, ops, safetensors  # noqa: F401
 from vt.core._creation import tensor  # noqa: F401
 from vt.core._printing import get_printoptions, set_printoptions  # noqa: F401
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 # torch's dtype aliases
 half = _C.float16

@@ -34,7 +34,7 @@ from vt.torch import _pickle, utils  # noqa: F401,E402  (tensor pickling, torch.
 safetensors = _importlib.import_module("vt.torch.safetensors")
 from vt.torch.serialization import load, save  # noqa: F401,E402
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 def is_tensor(obj) -> _builtins.bool:
