@@ -42,9 +42,10 @@ python_env() {
     # torch is the test reference; its CPU wheel comes from pip's configured find-links.
     # tqdm and matplotlib serve the training job and the examples. triton is the one torch 2.11
     # pins on the GPU machine; its CPU interpreter (vt-kernels tests) fails on numpy >= 2.4.
+    # nvidia-cutlass-dsl compiles the CuTeDSL kernels for sm_90a without a GPU.
     "$VENV/bin/python" -m pip install -q \
         "scikit-build-core>=0.10" "nanobind>=2" "cmake>=3.26" ninja hatchling \
         "numpy<2.4" pytest hypothesis safetensors build packaging scipy-openblas32 "torch==2.13.0" \
-        "triton==3.6.0" \
+        "triton==3.6.0" "nvidia-cutlass-dsl==4.8.1" \
         tqdm matplotlib
 }

@@ -2,7 +2,8 @@
 CUDA arrays alike, so that the launchers themselves never import torch.
 
 Launchers call only these helpers (never torch.empty and friends): a torch tensor gets torch
-allocations; a foreign array gets arrays of its own library.
+allocations; a foreign array (a `_foreign.DeviceArray`) gets arrays of its own library through
+`DeviceArray.new_empty`, and the Triton kernels below fill and reduce both kinds alike.
 """
 
 from __future__ import annotations

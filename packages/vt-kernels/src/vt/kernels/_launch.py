@@ -8,6 +8,10 @@ import os
 import triton
 
 from ._compat import is_torch_tensor, torch
+from ._driver import available as cuda_driver_available
+from ._driver import install_reason
+from ._driver import sm_count as driver_sm_count
+from ._foreign import DeviceArray, is_foreign
 
 
 def interpreting() -> bool:
@@ -18,21 +22,36 @@ def interpreting() -> bool:
 def _device_type(x) -> str:
     if is_torch_tensor(x):
         return x.device.type
-    if hasattr(x, "__cuda_array_interface__"):
+    if isinstance(x, DeviceArray):
         return "cuda"
     return type(x).__name__
 
 
 def triton_reason(*tensors) -> str | None:
-    """None when Triton can launch on every tensor, else why not."""
+    """None when Triton can launch on every tensor, else why not.
+
+    The first foreign array seen outside the interpreter installs vt.kernels' CUDA driver, which
+    launches without torch and on the caller's stream.
+    """
     for t in tensors:
         if t is None:
             continue
         kind = _device_type(t)
         if kind == "cuda":
+            if is_torch_tensor(t):
+                continue
+            if interpreting():
+                return ("Triton's interpreter (TRITON_INTERPRET=1) reads torch tensors, "
+                        "not foreign CUDA arrays")
+            reason = install_reason()
+            if reason is not None:
+                return reason
             continue
         if kind == "cpu" and interpreting():
             continue
+        if is_foreign(t):
+            return ("foreign arrays reach the launchers as vt.kernels.as_array(...) views "
+                    f"(got a {kind}); the functional APIs wrap them")
         return f"Triton needs CUDA tensors (got a {kind} tensor; TRITON_INTERPRET=1 runs CPU tensors)"
     return None
 
@@ -81,4 +100,14 @@ def row_launch(n: int, max_block: int = 16384) -> tuple[int, int, bool]:
 def sm_count(device_index: int) -> int:
     if torch is not None and torch.cuda.is_available():
         return torch.cuda.get_device_properties(device_index).multi_processor_count
+    if not interpreting() and cuda_driver_available():
+        return driver_sm_count(device_index)  # foreign arrays without torch
     return 4  # the interpreter: a few programs are enough to exercise the partial sums
+
+
+def tuned(configs: list) -> list:
+    """The autotuner's candidates: all of them, or the first with VT_KERNELS_AUTOTUNE=0 (one
+    compile per shape, for test runs); decisions are cached on disk either way."""
+    if os.environ.get("VT_KERNELS_AUTOTUNE", "1") == "0":
+        return configs[:1]
+    return configs

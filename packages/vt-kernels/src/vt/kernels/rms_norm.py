@@ -12,6 +12,7 @@ import triton.language as tl
 from . import _registry
 from ._checks import check_float, check_nonempty_rows, check_same_device, check_shape
 from ._arrays import column_sum, empty, empty_like, zeros
+from ._foreign import foreign_arrays
 from ._compat import needs_autograd, torch
 from ._launch import as_rows, reference_reason, row_launch, sm_count, triton_reason
 
@@ -159,7 +160,8 @@ def _triton_backward(dy, x, weight, rstd, dh):
     m, n = x.shape
     block, warps, single = row_launch(n)
     dx = empty_like(x)
-    programs = max(1, min(m, 2 * sm_count(x.device.index or 0)))
+    # One program per SM measured fastest on H200 (4096 x 8192 bf16: 78 us vs 85 us at two).
+    programs = max(1, min(m, sm_count(x.device.index or 0)))
     rows_per_program = triton.cdiv(m, programs)
     programs = triton.cdiv(m, rows_per_program) if m else 1
     partial = empty((programs, n), "float32", like=x) if weight is not None else None
@@ -251,6 +253,7 @@ def _check(x, weight, residual):
             raise TypeError(f"{op}: residual dtype {residual.dtype} differs from x dtype {x.dtype}")
 
 
+@foreign_arrays
 def rms_norm(x, weight=None, eps: float = 1e-6, residual=None):
     """RMSNorm over the last dim. With `residual`, returns (y, x + residual)."""
     _check(x, weight, residual)
@@ -268,11 +271,13 @@ def rms_norm(x, weight=None, eps: float = 1e-6, residual=None):
     return out[0].view(shape), out[1].view(shape)
 
 
+@foreign_arrays
 def rms_norm_forward(x2d, weight, eps, residual=None):
     """The forward of 2-D rows without autograd: (y, h or None, rstd float32 per row)."""
     return _registry.select(KERNEL, x2d, weight, residual, eps).forward(x2d, weight, residual, eps)
 
 
+@foreign_arrays
 def rms_norm_backward(dy2d, h2d, weight, rstd, dh2d=None):
     """Gradients (dx, dweight) from rms_norm_forward's saved rows and statistics."""
     impl = _registry.select(KERNEL, h2d, weight, None, 0.0)

@@ -1,0 +1,667 @@
+"""Scaled dot-product attention: FlashAttention-2 style forward and backward in Triton.
+
+out = softmax(q k^T * scale + mask) v for q (batch, heads_q, seq_q, head_dim) and k, v (batch,
+heads_kv, seq_k, head_dim), like F.scaled_dot_product_attention(..., enable_gqa=True): heads_q is
+a multiple of heads_kv and q head h reads kv head h // (heads_q // heads_kv); k and v are never
+repeated in memory. Packed variable lengths follow flash-attn's varlen layout: q (total_q, heads_q,
+head_dim), k/v (total_k, heads_kv, head_dim) and int32 cu_seqlens (batch + 1) of sequence starts.
+
+Causal masks:
+- dense inputs follow torch's `is_causal`: top-left aligned, query i sees keys j <= i, also when
+  seq_q != seq_k (torch's CausalVariant.UPPER_LEFT);
+- varlen inputs follow flash-attn: bottom-right aligned per sequence, query i of a sequence with
+  lengths (Lq, Lk) sees keys j <= i + Lk - Lq. A query that sees no key gets output 0, zero
+  gradients and logsumexp +inf. Rows past cu_seqlens[-1] are not written.
+
+The forward saves the float32 logsumexp (natural log) of every query row: (batch, heads_q, seq_q)
+dense, (heads_q, total_q) varlen. The backward computes delta = rowsum(dO * O), then dK/dV in one
+kernel over key blocks (looping over the kv head's group of q heads, so GQA needs no reduction)
+and dQ in a separate kernel over query blocks (FA2's split, no atomics).
+
+Triton takes head_dim 64, 128 and 256 and a positive softmax_scale; other inputs run the torch
+reference (SDPA), or raise NotImplementedError naming the reasons where torch is missing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import triton
+import triton.language as tl
+
+from . import _registry
+from ._arrays import empty, zeros
+from ._checks import check_float, check_same_device, dtype_name
+from ._compat import needs_autograd, torch
+from ._foreign import foreign_arrays
+from ._launch import interpreting, reference_reason, triton_reason, tuned
+
+KERNEL = "attention"
+HEAD_DIMS = (64, 128, 256)
+
+_LOG2E = tl.constexpr(1.4426950408889634)
+_LN2 = tl.constexpr(0.6931471805599453)
+_NO_MAX = tl.constexpr(-1.0e30)  # a finite running max: rows that see no key keep l = 0, not NaN
+
+
+# ---------------------------------------------------------------------------------------------
+# launch configurations: a few per head_dim, tuned per (head_dim, causal, sequence-length bucket)
+
+# (BLOCK_M queries, BLOCK_N keys, num_warps, num_stages)
+_FWD = {64: [(128, 64, 4, 3), (128, 128, 8, 3), (64, 64, 4, 3)],
+        128: [(128, 64, 8, 3), (128, 128, 8, 2), (128, 64, 4, 3), (64, 64, 4, 3)],
+        256: [(64, 64, 4, 2), (128, 64, 8, 2), (64, 32, 4, 2)]}
+_DKDV = {64: [(32, 128, 4, 3), (64, 128, 8, 3), (64, 64, 4, 3)],
+         128: [(32, 128, 8, 2), (64, 128, 8, 2), (32, 64, 4, 3), (64, 64, 4, 2)],
+         256: [(32, 64, 4, 2), (64, 64, 8, 2), (16, 64, 4, 2)]}
+_DQ = {64: [(128, 32, 4, 3), (128, 64, 8, 3), (64, 64, 4, 3)],
+       128: [(128, 32, 8, 2), (128, 64, 8, 2), (64, 64, 4, 3), (64, 32, 4, 3)],
+       256: [(64, 32, 4, 2), (64, 64, 8, 2), (32, 32, 4, 2)]}
+# The interpreter takes one small config (autotune then skips benchmarking); unequal blocks keep
+# the diagonal bookkeeping honest.
+_INTERPRETER = {"fwd": (32, 16), "dkdv": (16, 32), "dq": (32, 16)}
+
+
+def _autotuned(table, interpreter_blocks):
+    if interpreting():
+        block_m, block_n = interpreter_blocks
+        config = triton.Config({"BLOCK_M": block_m, "BLOCK_N": block_n}, num_warps=1)
+        return triton.autotune([config], key=[])
+    shapes = sorted({shape for shapes in table.values() for shape in shapes})
+    configs = [triton.Config({"BLOCK_M": m, "BLOCK_N": n}, num_warps=w, num_stages=s)
+               for m, n, w, s in shapes]
+
+    def for_head_dim(configs, nargs, **kwargs):
+        allowed = set(table[kwargs["HEAD_DIM"]])
+        return tuned([c for c in configs if (c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"],
+                                             c.num_warps, c.num_stages) in allowed])
+
+    return triton.autotune(configs, key=["HEAD_DIM", "CAUSAL", "seq_bucket"],
+                           prune_configs_by={"early_config_prune": for_head_dim},
+                           cache_results=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Triton kernels
+
+
+# The kernels take seq_q/seq_k: the lengths of dense inputs, the longest lengths of varlen ones
+# (which size the grid; each sequence's own lengths come from cu_seqlens).
+
+
+@triton.jit
+def _sequence(CU_Q, CU_K, batch, seq_q, seq_k, VARLEN: tl.constexpr):
+    """(first q row, q length, first k row, k length, causal diagonal offset) of one sequence."""
+    if VARLEN:
+        q_start = tl.load(CU_Q + batch)
+        q_len = tl.load(CU_Q + batch + 1) - q_start
+        k_start = tl.load(CU_K + batch)
+        k_len = tl.load(CU_K + batch + 1) - k_start
+        diag = k_len - q_len  # bottom-right aligned, as flash-attn
+    else:
+        q_start = batch * 0
+        q_len = batch * 0 + seq_q
+        k_start = batch * 0
+        k_len = batch * 0 + seq_k
+        diag = batch * 0  # top-left aligned, as torch's is_causal
+    return q_start.to(tl.int64), q_len, k_start.to(tl.int64), k_len, diag
+
+
+@triton.jit
+def _key_ranges(start_m, k_len, diag, CAUSAL: tl.constexpr, BLOCK_M: tl.constexpr,
+                BLOCK_N: tl.constexpr):
+    """Keys [0, full_end) are visible to every row of the query block; [full_end, hi) need masks."""
+    if CAUSAL:
+        hi = tl.maximum(tl.minimum(k_len, start_m + BLOCK_M + diag), 0)
+        full_end = tl.maximum(tl.minimum(k_len, start_m + diag + 1), 0)
+    else:
+        hi = k_len
+        full_end = k_len
+    return full_end // BLOCK_N * BLOCK_N, hi
+
+
+@triton.jit
+def _fwd_blocks(acc, l_i, m_i, q, k_base, v_base, stride_ks, stride_vs, offs_m, offs_d, lo, hi,
+                k_len, diag, qk_scale, MASKED: tl.constexpr, CAUSAL: tl.constexpr,
+                BLOCK_N: tl.constexpr, PRECISION: tl.constexpr):
+    for start_n in range(lo, hi, BLOCK_N):
+        offs_n = start_n + tl.arange(0, BLOCK_N)
+        rows = offs_n.to(tl.int64)[:, None]
+        if MASKED:
+            in_k = offs_n < k_len
+            k = tl.load(k_base + rows * stride_ks + offs_d[None, :], mask=in_k[:, None], other=0.0)
+        else:
+            k = tl.load(k_base + rows * stride_ks + offs_d[None, :])
+        qk = tl.dot(q, tl.trans(k), input_precision=PRECISION)
+        if MASKED:
+            visible = in_k[None, :]
+            if CAUSAL:
+                visible = visible & (offs_m[:, None] + diag >= offs_n[None, :])
+            qk = tl.where(visible, qk, float("-inf"))
+        # Scaling after the row max (qk_scale > 0) lets scale-and-subtract fuse into one FMA.
+        m_new = tl.maximum(m_i, tl.max(qk, 1) * qk_scale)
+        p = tl.math.exp2(qk * qk_scale - m_new[:, None])
+        alpha = tl.math.exp2(m_i - m_new)
+        l_i = l_i * alpha + tl.sum(p, 1)
+        if MASKED:
+            v = tl.load(v_base + rows * stride_vs + offs_d[None, :], mask=in_k[:, None], other=0.0)
+        else:
+            v = tl.load(v_base + rows * stride_vs + offs_d[None, :])
+        acc = tl.dot(p.to(v.dtype), v, acc * alpha[:, None], input_precision=PRECISION)
+        m_i = m_new
+    return acc, l_i, m_i
+
+
+@triton.jit
+def _attn_fwd(Q, K, V, O, LSE, CU_Q, CU_K,
+              stride_qb, stride_qh, stride_qs, stride_kb, stride_kh, stride_ks,
+              stride_vb, stride_vh, stride_vs, stride_ob, stride_oh, stride_os,
+              stride_lb, stride_lh, seq_q, seq_k, group, qk_scale, seq_bucket,
+              HEAD_DIM: tl.constexpr, CAUSAL: tl.constexpr, VARLEN: tl.constexpr,
+              PRECISION: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    pid_m = tl.program_id(0)
+    if CAUSAL:  # the longest query blocks start first, so the short ones fill the tail
+        pid_m = tl.cdiv(seq_q, BLOCK_M) - 1 - pid_m
+    head = tl.program_id(1)
+    batch = tl.program_id(2)
+    q_start, q_len, k_start, k_len, diag = _sequence(CU_Q, CU_K, batch, seq_q, seq_k, VARLEN)
+    start_m = pid_m * BLOCK_M
+    if start_m >= q_len:
+        return
+    kv_head = (head // group).to(tl.int64)
+    head64 = head.to(tl.int64)
+    batch64 = batch.to(tl.int64)
+    q_base = Q + batch64 * stride_qb + head64 * stride_qh + q_start * stride_qs
+    k_base = K + batch64 * stride_kb + kv_head * stride_kh + k_start * stride_ks
+    v_base = V + batch64 * stride_vb + kv_head * stride_vh + k_start * stride_vs
+    offs_m = start_m + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, HEAD_DIM)
+    in_q = offs_m < q_len
+    rows = offs_m.to(tl.int64)[:, None]
+    q = tl.load(q_base + rows * stride_qs + offs_d[None, :], mask=in_q[:, None], other=0.0)
+
+    m_i = tl.full([BLOCK_M], _NO_MAX, tl.float32)
+    l_i = tl.zeros([BLOCK_M], tl.float32)
+    acc = tl.zeros([BLOCK_M, HEAD_DIM], tl.float32)
+    full_end, hi = _key_ranges(start_m, k_len, diag, CAUSAL, BLOCK_M, BLOCK_N)
+    acc, l_i, m_i = _fwd_blocks(acc, l_i, m_i, q, k_base, v_base, stride_ks, stride_vs, offs_m,
+                                offs_d, 0, full_end, k_len, diag, qk_scale, False, CAUSAL,
+                                BLOCK_N, PRECISION)
+    acc, l_i, m_i = _fwd_blocks(acc, l_i, m_i, q, k_base, v_base, stride_ks, stride_vs, offs_m,
+                                offs_d, full_end, hi, k_len, diag, qk_scale, True, CAUSAL,
+                                BLOCK_N, PRECISION)
+
+    empty_row = l_i == 0.0
+    l_safe = tl.where(empty_row, 1.0, l_i)
+    out = acc / l_safe[:, None]
+    lse = tl.where(empty_row, float("inf"), (m_i + tl.math.log2(l_safe)) * _LN2)
+    o_base = O + batch64 * stride_ob + head64 * stride_oh + q_start * stride_os
+    tl.store(o_base + rows * stride_os + offs_d[None, :], out.to(O.dtype.element_ty),
+             mask=in_q[:, None])
+    lse_base = LSE + batch64 * stride_lb + head64 * stride_lh + q_start
+    tl.store(lse_base + offs_m, lse, mask=in_q)
+
+
+@triton.jit
+def _attn_bwd_delta(O, DO, DELTA, CU_Q, stride_ob, stride_oh, stride_os, stride_db, stride_dh,
+                    stride_ds, stride_lb, stride_lh, seq_q, HEAD_DIM: tl.constexpr,
+                    VARLEN: tl.constexpr, BLOCK_M: tl.constexpr):
+    head = tl.program_id(1).to(tl.int64)
+    batch = tl.program_id(2)
+    q_start, q_len, _, _, _ = _sequence(CU_Q, CU_Q, batch, seq_q, seq_q, VARLEN)
+    batch = batch.to(tl.int64)
+    offs_m = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, HEAD_DIM)
+    in_q = offs_m < q_len
+    rows = offs_m.to(tl.int64)[:, None] + q_start
+    o = tl.load(O + batch * stride_ob + head * stride_oh + rows * stride_os + offs_d[None, :],
+                mask=in_q[:, None], other=0.0)
+    do = tl.load(DO + batch * stride_db + head * stride_dh + rows * stride_ds + offs_d[None, :],
+                 mask=in_q[:, None], other=0.0)
+    delta = tl.sum(o.to(tl.float32) * do.to(tl.float32), 1)
+    tl.store(DELTA + batch * stride_lb + head * stride_lh + q_start + offs_m, delta, mask=in_q)
+
+
+@triton.jit
+def _dkdv_blocks(dk, dv, k, v, q_base, do_base, lse_base, delta_base, stride_qs, stride_dos,
+                 offs_n, offs_d, lo, hi, q_len, diag, qk_scale, MASKED: tl.constexpr,
+                 BLOCK_M: tl.constexpr, PRECISION: tl.constexpr):
+    # Rows past q_len load lse = +inf, so their probabilities (and contributions) are 0.
+    for start_m in range(lo, hi, BLOCK_M):
+        offs_m = start_m + tl.arange(0, BLOCK_M)
+        in_q = offs_m < q_len
+        rows = offs_m.to(tl.int64)[:, None]
+        q = tl.load(q_base + rows * stride_qs + offs_d[None, :], mask=in_q[:, None], other=0.0)
+        do = tl.load(do_base + rows * stride_dos + offs_d[None, :], mask=in_q[:, None], other=0.0)
+        lse2 = tl.load(lse_base + offs_m, mask=in_q, other=float("inf")) * _LOG2E
+        delta = tl.load(delta_base + offs_m, mask=in_q, other=0.0)
+        qk_t = tl.dot(k, tl.trans(q), input_precision=PRECISION)
+        if MASKED:
+            qk_t = tl.where(offs_m[None, :] + diag >= offs_n[:, None], qk_t, float("-inf"))
+        p_t = tl.math.exp2(qk_t * qk_scale - lse2[None, :])
+        dv = tl.dot(p_t.to(do.dtype), do, dv, input_precision=PRECISION)
+        dp_t = tl.dot(v, tl.trans(do), input_precision=PRECISION)
+        ds_t = p_t * (dp_t - delta[None, :])
+        dk = tl.dot(ds_t.to(q.dtype), q, dk, input_precision=PRECISION)
+    return dk, dv
+
+
+@triton.jit
+def _attn_bwd_dkdv(Q, K, V, DO, LSE, DELTA, DK, DV, CU_Q, CU_K,
+                   stride_qb, stride_qh, stride_qs, stride_kb, stride_kh, stride_ks,
+                   stride_vb, stride_vh, stride_vs, stride_db, stride_dh, stride_ds,
+                   stride_dkb, stride_dkh, stride_dks, stride_dvb, stride_dvh, stride_dvs,
+                   stride_lb, stride_lh, seq_q, seq_k, group, qk_scale, scale, seq_bucket,
+                   HEAD_DIM: tl.constexpr, CAUSAL: tl.constexpr, VARLEN: tl.constexpr,
+                   PRECISION: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    kv_head = tl.program_id(1)
+    batch = tl.program_id(2)
+    q_start, q_len, k_start, k_len, diag = _sequence(CU_Q, CU_K, batch, seq_q, seq_k, VARLEN)
+    start_n = tl.program_id(0) * BLOCK_N
+    if start_n >= k_len:
+        return
+    batch64 = batch.to(tl.int64)
+    kv_head64 = kv_head.to(tl.int64)
+    offs_n = start_n + tl.arange(0, BLOCK_N)
+    offs_d = tl.arange(0, HEAD_DIM)
+    in_k = offs_n < k_len
+    rows_k = offs_n.to(tl.int64)[:, None] + k_start
+    k = tl.load(K + batch64 * stride_kb + kv_head64 * stride_kh + rows_k * stride_ks
+                + offs_d[None, :], mask=in_k[:, None], other=0.0)
+    v = tl.load(V + batch64 * stride_vb + kv_head64 * stride_vh + rows_k * stride_vs
+                + offs_d[None, :], mask=in_k[:, None], other=0.0)
+    dk = tl.zeros([BLOCK_N, HEAD_DIM], tl.float32)
+    dv = tl.zeros([BLOCK_N, HEAD_DIM], tl.float32)
+    if CAUSAL:
+        # Rows below q_lo see none of these keys; rows from q_full on see all of them.
+        q_lo = tl.maximum(start_n - diag, 0) // BLOCK_M * BLOCK_M
+        q_full = tl.cdiv(tl.maximum(start_n + BLOCK_N - 1 - diag, 0), BLOCK_M) * BLOCK_M
+    else:
+        q_lo = start_n * 0
+        q_full = start_n * 0
+    masked_hi = tl.minimum(q_full, q_len)
+    for g in range(group):
+        head = kv_head64 * group + g
+        q_base = Q + batch64 * stride_qb + head * stride_qh + q_start * stride_qs
+        do_base = DO + batch64 * stride_db + head * stride_dh + q_start * stride_ds
+        lse_base = LSE + batch64 * stride_lb + head * stride_lh + q_start
+        delta_base = DELTA + batch64 * stride_lb + head * stride_lh + q_start
+        dk, dv = _dkdv_blocks(dk, dv, k, v, q_base, do_base, lse_base, delta_base, stride_qs,
+                              stride_ds, offs_n, offs_d, q_lo, masked_hi, q_len, diag, qk_scale,
+                              True, BLOCK_M, PRECISION)
+        dk, dv = _dkdv_blocks(dk, dv, k, v, q_base, do_base, lse_base, delta_base, stride_qs,
+                              stride_ds, offs_n, offs_d, q_full, q_len, q_len, diag, qk_scale,
+                              False, BLOCK_M, PRECISION)
+    tl.store(DK + batch64 * stride_dkb + kv_head64 * stride_dkh + rows_k * stride_dks
+             + offs_d[None, :], (dk * scale).to(DK.dtype.element_ty), mask=in_k[:, None])
+    tl.store(DV + batch64 * stride_dvb + kv_head64 * stride_dvh + rows_k * stride_dvs
+             + offs_d[None, :], dv.to(DV.dtype.element_ty), mask=in_k[:, None])
+
+
+@triton.jit
+def _dq_blocks(dq, q, do, lse2, delta, k_base, v_base, stride_ks, stride_vs, offs_m, offs_d, lo,
+               hi, k_len, diag, qk_scale, MASKED: tl.constexpr, CAUSAL: tl.constexpr,
+               BLOCK_N: tl.constexpr, PRECISION: tl.constexpr):
+    for start_n in range(lo, hi, BLOCK_N):
+        offs_n = start_n + tl.arange(0, BLOCK_N)
+        rows = offs_n.to(tl.int64)[:, None]
+        if MASKED:
+            in_k = offs_n < k_len
+            k = tl.load(k_base + rows * stride_ks + offs_d[None, :], mask=in_k[:, None], other=0.0)
+            v = tl.load(v_base + rows * stride_vs + offs_d[None, :], mask=in_k[:, None], other=0.0)
+        else:
+            k = tl.load(k_base + rows * stride_ks + offs_d[None, :])
+            v = tl.load(v_base + rows * stride_vs + offs_d[None, :])
+        qk = tl.dot(q, tl.trans(k), input_precision=PRECISION)
+        if MASKED:
+            visible = in_k[None, :]
+            if CAUSAL:
+                visible = visible & (offs_m[:, None] + diag >= offs_n[None, :])
+            qk = tl.where(visible, qk, float("-inf"))
+        p = tl.math.exp2(qk * qk_scale - lse2[:, None])
+        dp = tl.dot(do, tl.trans(v), input_precision=PRECISION)
+        ds = p * (dp - delta[:, None])
+        dq = tl.dot(ds.to(k.dtype), k, dq, input_precision=PRECISION)
+    return dq
+
+
+@triton.jit
+def _attn_bwd_dq(Q, K, V, DO, LSE, DELTA, DQ, CU_Q, CU_K,
+                 stride_qb, stride_qh, stride_qs, stride_kb, stride_kh, stride_ks,
+                 stride_vb, stride_vh, stride_vs, stride_db, stride_dh, stride_ds,
+                 stride_dqb, stride_dqh, stride_dqs, stride_lb, stride_lh,
+                 seq_q, seq_k, group, qk_scale, scale, seq_bucket,
+                 HEAD_DIM: tl.constexpr, CAUSAL: tl.constexpr, VARLEN: tl.constexpr,
+                 PRECISION: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    pid_m = tl.program_id(0)
+    if CAUSAL:
+        pid_m = tl.cdiv(seq_q, BLOCK_M) - 1 - pid_m
+    head = tl.program_id(1)
+    batch = tl.program_id(2)
+    q_start, q_len, k_start, k_len, diag = _sequence(CU_Q, CU_K, batch, seq_q, seq_k, VARLEN)
+    start_m = pid_m * BLOCK_M
+    if start_m >= q_len:
+        return
+    kv_head = (head // group).to(tl.int64)
+    head64 = head.to(tl.int64)
+    batch64 = batch.to(tl.int64)
+    offs_m = start_m + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, HEAD_DIM)
+    in_q = offs_m < q_len
+    rows = offs_m.to(tl.int64)[:, None] + q_start
+    q = tl.load(Q + batch64 * stride_qb + head64 * stride_qh + rows * stride_qs + offs_d[None, :],
+                mask=in_q[:, None], other=0.0)
+    do = tl.load(DO + batch64 * stride_db + head64 * stride_dh + rows * stride_ds + offs_d[None, :],
+                 mask=in_q[:, None], other=0.0)
+    stats = batch64 * stride_lb + head64 * stride_lh + q_start + offs_m
+    lse2 = tl.load(LSE + stats, mask=in_q, other=float("inf")) * _LOG2E
+    delta = tl.load(DELTA + stats, mask=in_q, other=0.0)
+    k_base = K + batch64 * stride_kb + kv_head * stride_kh + k_start * stride_ks
+    v_base = V + batch64 * stride_vb + kv_head * stride_vh + k_start * stride_vs
+
+    dq = tl.zeros([BLOCK_M, HEAD_DIM], tl.float32)
+    full_end, hi = _key_ranges(start_m, k_len, diag, CAUSAL, BLOCK_M, BLOCK_N)
+    dq = _dq_blocks(dq, q, do, lse2, delta, k_base, v_base, stride_ks, stride_vs, offs_m, offs_d,
+                    0, full_end, k_len, diag, qk_scale, False, CAUSAL, BLOCK_N, PRECISION)
+    dq = _dq_blocks(dq, q, do, lse2, delta, k_base, v_base, stride_ks, stride_vs, offs_m, offs_d,
+                    full_end, hi, k_len, diag, qk_scale, True, CAUSAL, BLOCK_N, PRECISION)
+    tl.store(DQ + batch64 * stride_dqb + head64 * stride_dqh + rows * stride_dqs + offs_d[None, :],
+             (dq * scale).to(DQ.dtype.element_ty), mask=in_q[:, None])
+
+
+_attn_fwd_tuned = _autotuned(_FWD, _INTERPRETER["fwd"])(_attn_fwd)
+_attn_bwd_dkdv_tuned = _autotuned(_DKDV, _INTERPRETER["dkdv"])(_attn_bwd_dkdv)
+_attn_bwd_dq_tuned = _autotuned(_DQ, _INTERPRETER["dq"])(_attn_bwd_dq)
+
+
+# ---------------------------------------------------------------------------------------------
+# launchers (no torch: allocation through _arrays)
+
+
+class _Problem:
+    """Sizes and strides shared by the launchers, for dense and packed (varlen) layouts."""
+
+    def __init__(self, q, k, cu_q, max_q, max_k):
+        self.varlen = cu_q is not None
+        self.heads_q, self.heads_kv = q.shape[1], k.shape[1]
+        self.head_dim = q.shape[-1]
+        self.group = self.heads_q // self.heads_kv
+        if self.varlen:
+            self.batch = cu_q.shape[0] - 1
+            self.seq_q, self.seq_k = int(max_q), int(max_k)
+            total_q = q.shape[0]
+            self.stats_shape = (self.heads_q, total_q)
+            self.stats_strides = (0, total_q)
+        else:
+            self.batch, _, self.seq_q, _ = q.shape
+            self.seq_k = k.shape[2]
+            self.stats_shape = (self.batch, self.heads_q, self.seq_q)
+            self.stats_strides = (self.heads_q * self.seq_q, self.seq_q)
+        # Autotuning is keyed on a power-of-two bucket, not on every distinct length.
+        self.seq_bucket = min(triton.next_power_of_2(max(self.seq_q, self.seq_k, 1)), 16384)
+        self.precision = "ieee" if dtype_name(q) == "float32" else "tf32"
+
+    def strides(self, x):
+        """(batch, head, row) strides; packed arrays have no batch stride (cu_seqlens give rows)."""
+        if self.varlen:
+            return 0, x.stride(1), x.stride(0)
+        return x.stride(0), x.stride(1), x.stride(2)
+
+    def empty_launch(self) -> bool:
+        return self.batch == 0 or self.seq_q == 0 or self.heads_q == 0
+
+
+def _triton_forward(q, k, v, causal, scale, cu_q, cu_k, max_q, max_k):
+    p = _Problem(q, k, cu_q, max_q, max_k)
+    out = empty(tuple(q.shape), dtype_name(q), like=q)
+    lse = empty(p.stats_shape, "float32", like=q)
+    if p.empty_launch():
+        return out, lse
+    grid = lambda meta: (triton.cdiv(p.seq_q, meta["BLOCK_M"]), p.heads_q, p.batch)
+    _attn_fwd_tuned[grid](
+        q, k, v, out, lse, cu_q, cu_k, *p.strides(q), *p.strides(k), *p.strides(v),
+        *p.strides(out), *p.stats_strides, p.seq_q, p.seq_k, p.group, scale * math.log2(math.e),
+        p.seq_bucket,
+        HEAD_DIM=p.head_dim, CAUSAL=bool(causal), VARLEN=p.varlen, PRECISION=p.precision)
+    return out, lse
+
+
+def _triton_backward(q, k, v, out, lse, dout, causal, scale, cu_q, cu_k, max_q, max_k):
+    p = _Problem(q, k, cu_q, max_q, max_k)
+    dq = empty(tuple(q.shape), dtype_name(q), like=q)
+    dk = empty(tuple(k.shape), dtype_name(k), like=k)
+    dv = empty(tuple(v.shape), dtype_name(v), like=v)
+    if p.empty_launch():
+        return dq, _zeros_like(dk), _zeros_like(dv)
+    delta = empty(p.stats_shape, "float32", like=q)
+    rows = 16 if interpreting() else 8192 // p.head_dim
+    _attn_bwd_delta[(triton.cdiv(p.seq_q, rows), p.heads_q, p.batch)](
+        out, dout, delta, cu_q, *p.strides(out), *p.strides(dout), *p.stats_strides, p.seq_q,
+        HEAD_DIM=p.head_dim, VARLEN=p.varlen, BLOCK_M=rows, num_warps=4)
+    qk_scale = scale * math.log2(math.e)
+    common = {"HEAD_DIM": p.head_dim, "CAUSAL": bool(causal), "VARLEN": p.varlen,
+              "PRECISION": p.precision}
+    if p.seq_k:
+        grid_kv = lambda meta: (triton.cdiv(p.seq_k, meta["BLOCK_N"]), p.heads_kv, p.batch)
+        _attn_bwd_dkdv_tuned[grid_kv](
+            q, k, v, dout, lse, delta, dk, dv, cu_q, cu_k, *p.strides(q), *p.strides(k),
+            *p.strides(v), *p.strides(dout), *p.strides(dk), *p.strides(dv), *p.stats_strides,
+            p.seq_q, p.seq_k, p.group, qk_scale, scale, p.seq_bucket, **common)
+    grid_q = lambda meta: (triton.cdiv(p.seq_q, meta["BLOCK_M"]), p.heads_q, p.batch)
+    _attn_bwd_dq_tuned[grid_q](
+        q, k, v, dout, lse, delta, dq, cu_q, cu_k, *p.strides(q), *p.strides(k), *p.strides(v),
+        *p.strides(dout), *p.strides(dq), *p.stats_strides, p.seq_q, p.seq_k, p.group, qk_scale,
+        scale, p.seq_bucket, **common)
+    return dq, dk, dv
+
+
+def _zeros_like(x):
+    return zeros(tuple(x.shape), dtype_name(x), like=x)
+
+
+def _triton_supports(q, k, v, causal, scale, cu_q, cu_k, max_q, max_k):
+    reason = triton_reason(q, k, v, cu_q, cu_k)
+    if reason is not None:
+        return reason
+    if q.shape[-1] not in HEAD_DIMS:
+        return f"head_dim {q.shape[-1]} is not one of {', '.join(map(str, HEAD_DIMS))}"
+    if not scale > 0:
+        return f"softmax_scale must be positive, got {scale}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# torch reference: SDPA per dense block (a loop over sequences for varlen), float32 logsumexp
+
+
+def _causal_mask(seq_q, seq_k, diag, device):
+    return torch.ones(seq_q, seq_k, dtype=torch.bool, device=device).tril(diag)
+
+
+def _reference_dense(q, k, v, causal, scale, diag, with_lse):
+    """(out, lse or None) of (batch, heads, seq, head_dim) blocks; `diag` aligns the causal mask."""
+    seq_q, seq_k = q.shape[2], k.shape[2]
+    if seq_k == 0:
+        out = q.new_zeros(q.shape)
+        lse = q.new_full(q.shape[:3], math.inf, dtype=torch.float32) if with_lse else None
+        return out, lse
+    mask = _causal_mask(seq_q, seq_k, diag, q.device) if causal and diag != 0 else None
+    out = torch.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=mask, is_causal=causal and diag == 0, scale=scale, enable_gqa=True)
+    if not with_lse:
+        return out, None
+    heads_kv = k.shape[1]
+    scores = (q.float().unflatten(1, (heads_kv, -1)) @ k.float().unsqueeze(2).transpose(-1, -2))
+    scores = scores.flatten(1, 2) * scale
+    if causal:
+        scores = scores.masked_fill(~_causal_mask(seq_q, seq_k, diag, q.device), -math.inf)
+    lse = torch.logsumexp(scores, -1)
+    return out, lse.masked_fill(lse == -math.inf, math.inf)
+
+
+def _reference_attend(q, k, v, causal, scale, cu_q, cu_k, with_lse):
+    if cu_q is None:
+        return _reference_dense(q, k, v, causal, scale, 0, with_lse)
+    out = torch.zeros_like(q)
+    lse = q.new_full((q.shape[1], q.shape[0]), math.inf, dtype=torch.float32) if with_lse else None
+    starts_q, starts_k = cu_q.tolist(), cu_k.tolist()
+    for q0, q1, k0, k1 in zip(starts_q[:-1], starts_q[1:], starts_k[:-1], starts_k[1:]):
+        if q1 == q0:
+            continue
+        qi, ki, vi = (t[a:b].transpose(0, 1).unsqueeze(0) for t, a, b in
+                      ((q, q0, q1), (k, k0, k1), (v, k0, k1)))
+        oi, li = _reference_dense(qi, ki, vi, causal, scale, (k1 - k0) - (q1 - q0), with_lse)
+        out[q0:q1] = oi[0].transpose(0, 1)
+        if with_lse:
+            lse[:, q0:q1] = li[0]
+    return out, lse
+
+
+def _reference_forward(q, k, v, causal, scale, cu_q, cu_k, max_q, max_k):
+    return _reference_attend(q, k, v, causal, scale, cu_q, cu_k, with_lse=True)
+
+
+def _reference_backward(q, k, v, out, lse, dout, causal, scale, cu_q, cu_k, max_q, max_k):
+    with torch.enable_grad():
+        leaves = [t.detach().requires_grad_(True) for t in (q, k, v)]
+        recomputed, _ = _reference_attend(*leaves, causal, scale, cu_q, cu_k, with_lse=False)
+        return torch.autograd.grad(recomputed, leaves, dout)
+
+
+def _reference_supports(q, k, v, causal, scale, cu_q, cu_k, max_q, max_k):
+    return reference_reason(q, k, v, cu_q, cu_k)
+
+
+_registry.register(KERNEL, "triton", _triton_forward, _triton_backward, _triton_supports)
+_registry.register(KERNEL, "reference", _reference_forward, _reference_backward,
+                   _reference_supports)
+
+
+# ---------------------------------------------------------------------------------------------
+# autograd and the functional API
+
+if torch is not None:
+
+    class AttentionFunction(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, q, k, v, causal, scale, cu_q, cu_k, max_q, max_k, impl):
+            out, lse = impl.forward(q, k, v, causal, scale, cu_q, cu_k, max_q, max_k)
+            ctx.save_for_backward(q, k, v, out, lse, cu_q, cu_k)
+            ctx.impl = impl
+            ctx.args = (causal, scale, max_q, max_k)
+            return out
+
+        @staticmethod
+        def backward(ctx, dout):
+            q, k, v, out, lse, cu_q, cu_k = ctx.saved_tensors
+            causal, scale, max_q, max_k = ctx.args
+            dq, dk, dv = ctx.impl.backward(q, k, v, out, lse, _unit_last_dim(dout), causal, scale,
+                                           cu_q, cu_k, max_q, max_k)
+            return dq, dk, dv, None, None, None, None, None, None, None
+
+
+def _unit_last_dim(x):
+    return x if x.stride(-1) == 1 else x.contiguous()
+
+
+def _check(q, k, v, cu_q, cu_k, max_q, max_k):
+    op = "attention"
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        check_float(op, name, t)
+    if not dtype_name(q) == dtype_name(k) == dtype_name(v):
+        raise TypeError(f"{op}: q, k and v must share one dtype, got {dtype_name(q)}, "
+                        f"{dtype_name(k)} and {dtype_name(v)}")
+    check_same_device(op, q=q, k=k, v=v, cu_seqlens_q=cu_q, cu_seqlens_k=cu_k)
+    varlen = cu_q is not None or cu_k is not None
+    layout = "(total, heads, head_dim)" if varlen else "(batch, heads, seq, head_dim)"
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if len(t.shape) != (3 if varlen else 4):
+            raise RuntimeError(f"{op}: expected {name} of shape {layout}, got {tuple(t.shape)}")
+    if tuple(k.shape) != tuple(v.shape):
+        raise RuntimeError(f"{op}: k has shape {tuple(k.shape)} and v {tuple(v.shape)}; "
+                           "expected equal shapes")
+    if q.shape[-1] != k.shape[-1]:
+        raise RuntimeError(f"{op}: q has head_dim {q.shape[-1]}, k has {k.shape[-1]}")
+    if k.shape[1] == 0 or q.shape[1] % k.shape[1]:
+        raise RuntimeError(f"{op}: heads_q {q.shape[1]} is not a multiple of heads_kv {k.shape[1]}")
+    if not varlen:
+        if q.shape[0] != k.shape[0]:
+            raise RuntimeError(f"{op}: q has batch {q.shape[0]}, k has batch {k.shape[0]}")
+        return
+    if cu_q is None or cu_k is None:
+        raise RuntimeError(f"{op}: variable lengths need both cu_seqlens_q and cu_seqlens_k")
+    if max_q is None or max_k is None:
+        raise RuntimeError(f"{op}: variable lengths need max_seqlen_q and max_seqlen_k (the "
+                           "longest sequence lengths; deriving them would sync with the device)")
+    for name, cu in (("cu_seqlens_q", cu_q), ("cu_seqlens_k", cu_k)):
+        if dtype_name(cu) != "int32":
+            raise TypeError(f"{op}: {name} must be int32, got {dtype_name(cu)}")
+        if len(cu.shape) != 1 or cu.shape[0] < 2:
+            raise RuntimeError(f"{op}: {name} must have shape (batch + 1,), got {tuple(cu.shape)}")
+    if cu_q.shape != cu_k.shape:
+        raise RuntimeError(f"{op}: cu_seqlens_q has shape {tuple(cu_q.shape)}, cu_seqlens_k "
+                           f"{tuple(cu_k.shape)}; expected one entry per sequence for both")
+
+
+def _prepare(q, k, v, causal, softmax_scale, cu_q, cu_k, max_q, max_k):
+    _check(q, k, v, cu_q, cu_k, max_q, max_k)
+    scale = float(softmax_scale) if softmax_scale is not None else 1.0 / math.sqrt(q.shape[-1])
+    if cu_q is not None:
+        max_q, max_k = int(max_q), int(max_k)
+    return (_unit_last_dim(q), _unit_last_dim(k), _unit_last_dim(v), bool(causal), scale,
+            cu_q, cu_k, max_q, max_k)
+
+
+@foreign_arrays
+def attention(q, k, v, causal: bool = False, softmax_scale: float | None = None,
+              cu_seqlens_q=None, cu_seqlens_k=None, max_seqlen_q: int | None = None,
+              max_seqlen_k: int | None = None):
+    """softmax(q k^T * scale + mask) v, like F.scaled_dot_product_attention(..., enable_gqa=True).
+
+    Dense: q (batch, heads_q, seq_q, head_dim), k/v (batch, heads_kv, seq_k, head_dim); causal is
+    top-left aligned as torch's is_causal. Varlen (flash-attn layout): q (total_q, heads_q,
+    head_dim), k/v (total_k, heads_kv, head_dim), int32 cu_seqlens_q/k (batch + 1) and the longest
+    lengths max_seqlen_q/k; causal is bottom-right aligned per sequence as flash-attn's.
+    """
+    args = _prepare(q, k, v, causal, softmax_scale, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
+                    max_seqlen_k)
+    impl = _registry.select(KERNEL, *args)
+    if needs_autograd(q, k, v):
+        return AttentionFunction.apply(*args, impl)
+    return impl.forward(*args)[0]
+
+
+@foreign_arrays
+def attention_forward(q, k, v, causal: bool = False, softmax_scale: float | None = None,
+                      cu_seqlens_q=None, cu_seqlens_k=None, max_seqlen_q: int | None = None,
+                      max_seqlen_k: int | None = None):
+    """The forward without autograd: (out, lse), lse float32 natural-log logsumexp per query row,
+    (batch, heads_q, seq_q) dense or (heads_q, total_q) varlen; +inf for rows that see no key."""
+    args = _prepare(q, k, v, causal, softmax_scale, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
+                    max_seqlen_k)
+    return _registry.select(KERNEL, *args).forward(*args)
+
+
+@foreign_arrays
+def attention_backward(q, k, v, out, lse, dout, causal: bool = False,
+                       softmax_scale: float | None = None, cu_seqlens_q=None, cu_seqlens_k=None,
+                       max_seqlen_q: int | None = None, max_seqlen_k: int | None = None):
+    """Gradients (dq, dk, dv) from attention_forward's inputs, out and lse and the gradient dout."""
+    q, k, v, causal, scale, cu_q, cu_k, max_q, max_k = _prepare(
+        q, k, v, causal, softmax_scale, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k)
+    for name, t in (("out", out), ("dout", dout)):
+        if tuple(t.shape) != tuple(q.shape):
+            raise RuntimeError(f"attention_backward: {name} has shape {tuple(t.shape)}, expected "
+                               f"{tuple(q.shape)}")
+        if dtype_name(t) != dtype_name(q):
+            raise TypeError(f"attention_backward: {name} has dtype {dtype_name(t)}, expected "
+                            f"{dtype_name(q)} like q")
+    if dtype_name(lse) != "float32":
+        raise TypeError(f"attention_backward: lse must be float32, got {dtype_name(lse)}")
+    lse_shape = (q.shape[1], q.shape[0]) if cu_q is not None else tuple(q.shape[:3])
+    if tuple(lse.shape) != lse_shape:
+        raise RuntimeError(f"attention_backward: lse has shape {tuple(lse.shape)}, expected "
+                           f"{lse_shape}")
+    impl = _registry.select(KERNEL, q, k, v, causal, scale, cu_q, cu_k, max_q, max_k)
+    return impl.backward(q, k, v, _unit_last_dim(out), lse, _unit_last_dim(dout), causal, scale,
+                         cu_q, cu_k, max_q, max_k)

@@ -1,0 +1,541 @@
+"""Cross-entropy over the last dimension of logits, with ignore_index, label smoothing and z-loss.
+
+Per row: loss = lse - (1 - s) * x[t] - s / V * sum_j x[j] + z * lse^2, where lse = logsumexp(x),
+s the label smoothing and z the z-loss weight (PaLM's auxiliary loss); rows whose target is
+ignore_index give 0 and do not count towards the mean. The class dim is the last one (torch's
+F.cross_entropy puts it at dim 1 for inputs of more than two dims).
+
+The forward kernel reads each row once with an online logsumexp and writes its loss and lse; the
+backward kernel recomputes the softmax from the logits and lse. With `inplace_backward=True` the
+forward also writes the gradient into the logits' own memory (the logits are then gone), so a
+training step reads the logits once and writes them once.
+
+Targets outside [0, V) that are not ignore_index give a NaN loss (and NaN gradients) instead of
+torch's error, which would need a host sync.
+"""
+
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+
+from . import _registry
+from ._arrays import empty
+from ._checks import check_float, check_nonempty_rows, check_same_device, dtype_name
+from ._compat import needs_autograd, torch
+from ._foreign import foreign_arrays
+from ._launch import as_rows, reference_reason, row_launch, triton_reason
+
+KERNEL = "cross_entropy"
+REDUCTIONS = ("mean", "sum", "none")
+# Rows up to this many logits are read in one block; longer rows stream through an online
+# logsumexp in blocks of 4096 (several rows in flight per SM hide the latency better than one
+# huge block). Writing the gradient in place, rows up to _SINGLE_PASS_MAX_GRAD stay in registers
+# (64 registers a thread at 32768 with 32 warps, no spills on sm_90) so the logits are read once.
+_SINGLE_PASS_MAX = 16384
+_SINGLE_PASS_MAX_GRAD = 32768
+# The reductions over rows run in one program (a fixed order: deterministic) of wide blocks.
+_REDUCE_BLOCK = 4096
+_REDUCE_WARPS = 8
+
+
+# ---------------------------------------------------------------------------------------------
+# Triton kernels
+
+
+@triton.jit
+def _row_target(T, row, stride_t, V, ignore_index):
+    t = tl.load(T + row * stride_t).to(tl.int64)
+    return t, t != ignore_index, (t >= 0) & (t < V)
+
+
+@triton.jit
+def _row_grad_scale(G, row, stride_g, valid, in_range, HAS_G: tl.constexpr):
+    # Ignored rows get no gradient; out-of-range targets poison their row with NaN.
+    if HAS_G:
+        g = tl.load(G + row * stride_g).to(tl.float32)
+    else:
+        g = 1.0
+    return tl.where(valid, tl.where(in_range, g, float("nan")), 0.0)
+
+
+@triton.jit
+def _dlogits(p, cols, t, smoothing, V, g):
+    # d loss / d x_j = p_j (z-loss scale folded in) - s / V - (1 - s) [j == t]
+    return (p - smoothing / V - tl.where(cols == t, 1.0 - smoothing, 0.0)) * g
+
+
+@triton.jit
+def _cross_entropy_fwd(X, T, LOSS, LSE, G, stride_x, stride_t, stride_g, V, ignore_index,
+                       smoothing, z_loss, HAS_SMOOTHING: tl.constexpr, HAS_Z: tl.constexpr,
+                       WRITE_GRAD: tl.constexpr, HAS_G: tl.constexpr, BLOCK: tl.constexpr,
+                       SINGLE_PASS: tl.constexpr):
+    row = tl.program_id(0).to(tl.int64)
+    X += row * stride_x
+    t, valid, in_range = _row_target(T, row, stride_t, V, ignore_index)
+    if SINGLE_PASS:
+        cols = tl.arange(0, BLOCK)
+        mask = (cols < V) & valid  # ignored rows read nothing
+        x = tl.load(X + cols, mask=mask, other=float("-inf")).to(tl.float32)
+        m = tl.max(x, axis=0)
+        m = tl.where(m == float("-inf"), 0.0, m)  # ignored or all -inf rows
+        e = tl.exp(x - m)
+        s = tl.where(valid, tl.sum(e, axis=0), 1.0)  # ignored rows: lse = 0, no log(0)
+        if HAS_SMOOTHING:
+            sum_x = tl.sum(tl.where(mask, x, 0.0), axis=0)
+    else:
+        # Online logsumexp: a running max and per-lane sums rescaled when the max grows.
+        m = tl.max(tl.full([BLOCK], float("-inf"), tl.float32), axis=0)
+        s_lanes = tl.zeros([BLOCK], dtype=tl.float32)
+        if HAS_SMOOTHING:
+            x_lanes = tl.zeros([BLOCK], dtype=tl.float32)
+        for start in range(0, V, BLOCK):
+            cols = start + tl.arange(0, BLOCK)
+            mask = (cols < V) & valid
+            x = tl.load(X + cols, mask=mask, other=float("-inf")).to(tl.float32)
+            m_new = tl.maximum(m, tl.max(x, axis=0))
+            m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
+            s_lanes = s_lanes * tl.exp(m - m_safe) + tl.exp(x - m_safe)
+            m = m_new
+            if HAS_SMOOTHING:
+                x_lanes += tl.where(mask, x, 0.0)
+        m = tl.where(m == float("-inf"), 0.0, m)
+        s = tl.where(valid, tl.sum(s_lanes, axis=0), 1.0)
+        if HAS_SMOOTHING:
+            sum_x = tl.sum(x_lanes, axis=0)
+    lse = m + tl.log(s)
+    x_t = tl.load(X + t, mask=valid & in_range, other=0.0).to(tl.float32)
+    if HAS_SMOOTHING:
+        loss = lse - (1.0 - smoothing) * x_t - smoothing / V * sum_x
+    else:
+        loss = lse - x_t
+    if HAS_Z:
+        loss += z_loss * lse * lse
+    loss = tl.where(valid, tl.where(in_range, loss, float("nan")), 0.0)
+    tl.store(LOSS + row, loss)
+    tl.store(LSE + row, lse)
+    if WRITE_GRAD:
+        g = _row_grad_scale(G, row, stride_g, valid, in_range, HAS_G)
+        p_scale = 1.0
+        if HAS_Z:
+            p_scale = 1.0 + 2.0 * z_loss * lse
+        if SINGLE_PASS:
+            grad = _dlogits(e * (p_scale / s), cols, t, smoothing, V, g)
+            tl.store(X + cols, grad.to(X.dtype.element_ty), mask=cols < V)
+        else:
+            # The row was just read, so this second read mostly hits L2.
+            for start in range(0, V, BLOCK):
+                cols = start + tl.arange(0, BLOCK)
+                x = tl.load(X + cols, mask=(cols < V) & valid, other=float("-inf")).to(tl.float32)
+                grad = _dlogits(tl.exp(x - lse) * p_scale, cols, t, smoothing, V, g)
+                tl.store(X + cols, grad.to(X.dtype.element_ty), mask=cols < V)
+
+
+@triton.jit
+def _cross_entropy_bwd(X, T, LSE, G, DX, stride_x, stride_t, stride_g, stride_dx, V, ignore_index,
+                       smoothing, z_loss, HAS_Z: tl.constexpr, BLOCK: tl.constexpr):
+    row = tl.program_id(0).to(tl.int64)
+    X += row * stride_x
+    DX += row * stride_dx
+    t, valid, in_range = _row_target(T, row, stride_t, V, ignore_index)
+    g = _row_grad_scale(G, row, stride_g, valid, in_range, True)
+    lse = tl.load(LSE + row)
+    p_scale = 1.0
+    if HAS_Z:
+        p_scale = 1.0 + 2.0 * z_loss * lse
+    for start in range(0, V, BLOCK):
+        cols = start + tl.arange(0, BLOCK)
+        x = tl.load(X + cols, mask=(cols < V) & valid, other=float("-inf")).to(tl.float32)
+        grad = _dlogits(tl.exp(x - lse) * p_scale, cols, t, smoothing, V, g)
+        tl.store(DX + cols, grad.to(DX.dtype.element_ty), mask=cols < V)
+
+
+@triton.jit
+def _reduce_rows(LOSS, LSE, T, OUT, OUT_Z, COUNT, N, stride_t, ignore_index, z_loss,
+                 MEAN: tl.constexpr, WANT_Z: tl.constexpr, BLOCK: tl.constexpr):
+    acc = tl.zeros([BLOCK], dtype=tl.float32)
+    acc_z = tl.zeros([BLOCK], dtype=tl.float32)
+    acc_n = tl.zeros([BLOCK], dtype=tl.float32)
+    for start in range(0, N, BLOCK):
+        r = start + tl.arange(0, BLOCK)
+        mask = r < N
+        t = tl.load(T + r.to(tl.int64) * stride_t, mask=mask, other=ignore_index)
+        valid = mask & (t != ignore_index)
+        acc += tl.load(LOSS + r, mask=mask, other=0.0)
+        acc_n += valid.to(tl.float32)
+        if WANT_Z:
+            lse = tl.load(LSE + r, mask=valid, other=0.0)
+            acc_z += z_loss * lse * lse
+    count = tl.sum(acc_n, axis=0)
+    total = tl.sum(acc, axis=0)
+    total_z = tl.sum(acc_z, axis=0)
+    if MEAN:
+        total = total / count
+        total_z = total_z / count
+    tl.store(OUT, total.to(OUT.dtype.element_ty))
+    if WANT_Z:
+        tl.store(OUT_Z, total_z.to(OUT_Z.dtype.element_ty))
+    tl.store(COUNT, count)
+
+
+@triton.jit
+def _finish_rows(LOSS, LSE, T, OUT, OUT_Z, N, stride_t, ignore_index, z_loss,
+                 WANT_Z: tl.constexpr, BLOCK: tl.constexpr):
+    r = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = r < N
+    tl.store(OUT + r, tl.load(LOSS + r, mask=mask).to(OUT.dtype.element_ty), mask=mask)
+    if WANT_Z:
+        t = tl.load(T + r * stride_t, mask=mask, other=ignore_index)
+        lse = tl.load(LSE + r, mask=mask & (t != ignore_index), other=0.0)
+        tl.store(OUT_Z + r, (z_loss * lse * lse).to(OUT_Z.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def _inverse_count(T, OUT, N, stride_t, ignore_index, BLOCK: tl.constexpr):
+    acc_n = tl.zeros([BLOCK], dtype=tl.float32)
+    for start in range(0, N, BLOCK):
+        r = start + tl.arange(0, BLOCK)
+        t = tl.load(T + r.to(tl.int64) * stride_t, mask=r < N, other=ignore_index)
+        acc_n += (t != ignore_index).to(tl.float32)
+    tl.store(OUT, 1.0 / tl.sum(acc_n, axis=0))
+
+
+@triton.jit
+def _scale_rows(X, G, stride_x, stride_g, rows, n, BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr):
+    # The usual upstream gradient is 1: such tiles cost a load of BLOCK_R scales and no traffic.
+    r = tl.program_id(0).to(tl.int64) * BLOCK_R + tl.arange(0, BLOCK_R)
+    g = tl.load(G + r * stride_g, mask=r < rows, other=1.0).to(tl.float32)
+    if tl.sum((g != 1.0).to(tl.int32), axis=0) != 0:
+        for start in range(0, n, BLOCK_C):
+            cols = start + tl.arange(0, BLOCK_C)
+            mask = (r[:, None] < rows) & (cols[None, :] < n)
+            ptrs = X + r[:, None] * stride_x + cols[None, :]
+            x = tl.load(ptrs, mask=mask).to(tl.float32)
+            tl.store(ptrs, (x * g[:, None]).to(X.dtype.element_ty), mask=mask)
+
+
+def _numel(x) -> int:
+    n = 1
+    for s in x.shape:
+        n *= s
+    return n
+
+
+def _row_stride(x) -> int:
+    """Stride between rows of a per-row array; 0 for a single value that every row shares."""
+    return 0 if _numel(x) == 1 else x.stride(0)
+
+
+def _triton_forward(logits, target, ignore_index, label_smoothing, z_loss, inplace_backward=False,
+                    grad_scale=None):
+    m, v = logits.shape
+    max_block = _SINGLE_PASS_MAX_GRAD if inplace_backward else _SINGLE_PASS_MAX
+    block, warps, single = row_launch(v, max_block)
+    loss = empty((m,), "float32", like=logits)
+    lse = empty((m,), "float32", like=logits)
+    if m:
+        _cross_entropy_fwd[(m,)](
+            logits, target, loss, lse, grad_scale, logits.stride(0), target.stride(0),
+            _row_stride(grad_scale) if grad_scale is not None else 0, v, int(ignore_index),
+            float(label_smoothing), float(z_loss), HAS_SMOOTHING=label_smoothing != 0.0,
+            HAS_Z=z_loss != 0.0, WRITE_GRAD=bool(inplace_backward), HAS_G=grad_scale is not None,
+            BLOCK=block, SINGLE_PASS=single, num_warps=warps)
+    return loss, lse
+
+
+def _triton_backward(logits, target, lse, grad_per_row, ignore_index, label_smoothing, z_loss):
+    m, v = logits.shape
+    block, warps, _ = row_launch(v, _SINGLE_PASS_MAX)
+    dlogits = empty((m, v), dtype_name(logits), like=logits)
+    if m:
+        _cross_entropy_bwd[(m,)](
+            logits, target, lse, grad_per_row, dlogits, logits.stride(0), target.stride(0),
+            _row_stride(grad_per_row), dlogits.stride(0), v, int(ignore_index),
+            float(label_smoothing), float(z_loss), HAS_Z=z_loss != 0.0, BLOCK=block,
+            num_warps=warps)
+    return dlogits
+
+
+def _triton_supports(logits, target, ignore_index, label_smoothing, z_loss):
+    return triton_reason(logits, target)
+
+
+def _triton_reduce(loss_rows, lse, target, ignore_index, z_loss, reduction, dtype, want_z):
+    n = loss_rows.shape[0]
+    if reduction == "none":
+        if dtype == "float32" and not want_z:
+            return loss_rows, None, None
+        out = empty((n,), dtype, like=loss_rows)
+        out_z = empty((n,), dtype, like=loss_rows) if want_z else None
+        if n:
+            _finish_rows[(triton.cdiv(n, 1024),)](
+                loss_rows, lse, target, out, out_z, n, target.stride(0), int(ignore_index),
+                float(z_loss), WANT_Z=want_z, BLOCK=1024)
+        return out, out_z, None
+    out = empty((), dtype, like=loss_rows)
+    out_z = empty((), dtype, like=loss_rows) if want_z else None
+    count = empty((), "float32", like=loss_rows)
+    _reduce_rows[(1,)](loss_rows, lse, target, out, out_z, count, n, target.stride(0),
+                       int(ignore_index), float(z_loss), MEAN=reduction == "mean", WANT_Z=want_z,
+                       BLOCK=_REDUCE_BLOCK, num_warps=_REDUCE_WARPS)
+    return out, out_z, count
+
+
+def _triton_inverse_count(target, ignore_index):
+    out = empty((), "float32", like=target)
+    _inverse_count[(1,)](target, out, target.shape[0], target.stride(0), int(ignore_index),
+                         BLOCK=_REDUCE_BLOCK, num_warps=_REDUCE_WARPS)
+    return out
+
+
+def _triton_scale_rows_(x2d, g):
+    rows, n = x2d.shape
+    if rows and n:
+        block_c = min(triton.next_power_of_2(n), 1024)
+        block_r = max(1, 4096 // block_c)
+        _scale_rows[(triton.cdiv(rows, block_r),)](x2d, g, x2d.stride(0), _row_stride(g), rows, n,
+                                                   BLOCK_R=block_r, BLOCK_C=block_c, num_warps=8)
+    return x2d
+
+
+# ---------------------------------------------------------------------------------------------
+# torch reference
+
+
+def _reference_masks(target, ignore_index, v):
+    t = target.long()
+    valid = t != ignore_index
+    in_range = (t >= 0) & (t < v)
+    return t, valid, in_range
+
+
+def _reference_grad_scale(scale, valid, in_range):
+    g = scale.float().reshape(-1).expand(valid.shape[0]) if scale is not None else 1.0
+    g = torch.where(in_range, g, float("nan"))
+    return torch.where(valid, g, 0.0)
+
+
+def _reference_dlogits(x, t, valid, in_range, lse, g, label_smoothing, z_loss):
+    p = torch.exp(x - lse[:, None])
+    if z_loss:
+        p = p * (1.0 + 2.0 * z_loss * lse)[:, None]
+    hit = torch.zeros_like(p).scatter_(1, torch.where(valid & in_range, t, 0)[:, None],
+                                       (valid & in_range).float()[:, None])
+    grad = p - label_smoothing / x.shape[1] - (1.0 - label_smoothing) * hit
+    return torch.where(valid[:, None], grad * g[:, None], 0.0)
+
+
+def _reference_forward(logits, target, ignore_index, label_smoothing, z_loss,
+                       inplace_backward=False, grad_scale=None):
+    x = logits.float()
+    t, valid, in_range = _reference_masks(target, ignore_index, x.shape[1])
+    lse = torch.logsumexp(x, -1)
+    x_t = x.gather(1, torch.where(valid & in_range, t, 0)[:, None])[:, 0]
+    loss = lse - (1.0 - label_smoothing) * x_t
+    if label_smoothing:
+        loss = loss - label_smoothing * x.mean(-1)
+    if z_loss:
+        loss = loss + z_loss * lse.square()
+    loss = torch.where(valid, torch.where(in_range, loss, float("nan")), 0.0)
+    lse = torch.where(valid, lse, 0.0)
+    if inplace_backward:
+        g = _reference_grad_scale(grad_scale, valid, in_range)
+        logits.copy_(_reference_dlogits(x, t, valid, in_range, lse, g, label_smoothing, z_loss))
+    return loss, lse
+
+
+def _reference_backward(logits, target, lse, grad_per_row, ignore_index, label_smoothing, z_loss):
+    x = logits.float()
+    t, valid, in_range = _reference_masks(target, ignore_index, x.shape[1])
+    g = _reference_grad_scale(grad_per_row, valid, in_range)
+    grad = _reference_dlogits(x, t, valid, in_range, lse, g, label_smoothing, z_loss)
+    return grad.to(logits.dtype)
+
+
+def _reference_supports(logits, target, ignore_index, label_smoothing, z_loss):
+    return reference_reason(logits, target)
+
+
+def _reference_reduce(loss_rows, lse, target, ignore_index, z_loss, reduction, dtype, want_z):
+    dtype = getattr(torch, dtype)
+    valid = target != ignore_index
+    z_rows = torch.where(valid, z_loss * lse.square(), 0.0) if want_z else None
+    if reduction == "none":
+        return loss_rows.to(dtype), z_rows.to(dtype) if want_z else None, None
+    count = valid.sum(dtype=torch.float32)
+    total = loss_rows.sum()
+    total_z = z_rows.sum() if want_z else None
+    if reduction == "mean":
+        total = total / count
+        total_z = total_z / count if want_z else None
+    return total.to(dtype), total_z.to(dtype) if want_z else None, count
+
+
+def _reference_inverse_count(target, ignore_index):
+    return 1.0 / (target != ignore_index).sum(dtype=torch.float32)
+
+
+def _reference_scale_rows_(x2d, g):
+    return x2d.mul_(g.reshape(-1, 1))
+
+
+_registry.register(KERNEL, "triton", _triton_forward, _triton_backward, _triton_supports)
+_registry.register(KERNEL, "reference", _reference_forward, _reference_backward,
+                   _reference_supports)
+
+
+# Reductions and row scaling next to the kernels: torch ops for the reference backend, small
+# Triton kernels otherwise (one launch each, no host sync, no torch needed).
+def reduce_rows(backend, loss_rows, lse, target, ignore_index, z_loss, reduction, dtype, want_z):
+    """(loss, z-loss part or None, count of non-ignored rows or None) from per-row results."""
+    fn = _reference_reduce if backend == "reference" else _triton_reduce
+    return fn(loss_rows, lse, target, ignore_index, z_loss, reduction, dtype, want_z)
+
+
+def inverse_count(backend, target, ignore_index):
+    """1 / (number of targets that are not ignore_index), a float32 device scalar."""
+    fn = _reference_inverse_count if backend == "reference" else _triton_inverse_count
+    return fn(target, ignore_index)
+
+
+def scale_rows_(backend, x2d, g):
+    """Multiplies row i of x2d by g[i] (or every row by a single g) in place."""
+    fn = _reference_scale_rows_ if backend == "reference" else _triton_scale_rows_
+    return fn(x2d, g)
+
+
+# ---------------------------------------------------------------------------------------------
+# autograd and the functional API
+
+if torch is not None:
+
+    class CrossEntropyFunction(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, logits, target, ignore_index, label_smoothing, z_loss, reduction,
+                    return_z_loss, inplace_backward, impl):
+            backend = impl.backend
+            if inplace_backward:
+                scale = None
+                if reduction == "mean":
+                    scale = inverse_count(backend, target, ignore_index)
+                loss_rows, lse = impl.forward(logits, target, ignore_index, label_smoothing, z_loss,
+                                              inplace_backward=True, grad_scale=scale)
+                # Autograd now sees the logits as modified: a graph that saved them raises.
+                torch.autograd.graph.increment_version(logits)
+            else:
+                loss_rows, lse = impl.forward(logits, target, ignore_index, label_smoothing, z_loss)
+            loss, z_part, count = reduce_rows(backend, loss_rows, lse, target, ignore_index, z_loss,
+                                              reduction, dtype_name(logits), return_z_loss)
+            if inplace_backward:
+                ctx.save_for_backward(logits)
+            else:
+                ctx.save_for_backward(logits, target, lse, count)
+            ctx.impl = impl
+            ctx.args = (ignore_index, label_smoothing, z_loss, reduction, inplace_backward)
+            ctx.used = False
+            if not return_z_loss:
+                return loss
+            ctx.mark_non_differentiable(z_part)
+            return loss, z_part
+
+        @staticmethod
+        def backward(ctx, grad_loss, grad_z=None):
+            ignore_index, label_smoothing, z_loss, reduction, inplace_backward = ctx.args
+            if inplace_backward:
+                # The gradient lives in the logits' memory and is scaled there: only once.
+                if ctx.used:
+                    raise RuntimeError("cross_entropy: with inplace_backward=True the gradient is "
+                                       "computed in the logits' memory and can be taken only once")
+                ctx.used = True
+                dlogits, = ctx.saved_tensors
+                scale_rows_(ctx.impl.backend, dlogits, grad_loss)
+            else:
+                logits, target, lse, count = ctx.saved_tensors
+                grad = grad_loss.float()
+                if reduction == "mean":
+                    grad = grad / count
+                dlogits = ctx.impl.backward(logits, target, lse, grad, ignore_index,
+                                            label_smoothing, z_loss)
+            return dlogits, None, None, None, None, None, None, None, None
+
+
+def _check(logits, target, label_smoothing, reduction):
+    op = "cross_entropy"
+    check_nonempty_rows(op, logits)
+    check_float(op, "logits", logits)
+    check_same_device(op, logits=logits, target=target)
+    if dtype_name(target) not in ("int64", "int32"):
+        raise TypeError(f"{op}: target must hold class indices (int64 or int32), "
+                        f"got {dtype_name(target)}")
+    if tuple(target.shape) != tuple(logits.shape[:-1]):
+        raise RuntimeError(f"{op}: target has shape {tuple(target.shape)}, expected "
+                           f"{tuple(logits.shape[:-1])} for logits of shape {tuple(logits.shape)} "
+                           "(classes along the last dim)")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"{op}: label_smoothing must be between 0.0 and 1.0, "
+                           f"got {label_smoothing}")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{op}: {reduction!r} is not a valid value for reduction "
+                         f"(expected one of {', '.join(REDUCTIONS)})")
+
+
+@foreign_arrays
+def cross_entropy(logits, target, ignore_index: int = -100, label_smoothing: float = 0.0,
+                  z_loss: float = 0.0, reduction: str = "mean", return_z_loss: bool = False,
+                  inplace_backward: bool = False):
+    """Cross-entropy of logits (..., V) against class indices target (...), as F.cross_entropy.
+
+    z_loss adds z_loss * logsumexp(logits)^2 for each row that is not ignored (included in the
+    returned loss); with return_z_loss=True, returns (loss, that z-loss part, reduced the same way,
+    for logging: it carries no gradient of its own).
+
+    inplace_backward=True (when autograd records the call) computes the gradient during the
+    forward and stores it in the logits' memory, whose values are lost: only for logits that
+    nothing else reads afterwards (e.g. the fresh output of the LM head's matmul). Autograd raises
+    if the graph saved those logits; backward can then run once. The gradient's scale assumes an
+    upstream gradient of 1 and is corrected on the device otherwise.
+    """
+    label_smoothing = float(label_smoothing)
+    z_loss = float(z_loss)
+    _check(logits, target, label_smoothing, reduction)
+    rows = as_rows(logits)
+    targets = target.reshape(-1)
+    impl = _registry.select(KERNEL, rows, targets, ignore_index, label_smoothing, z_loss)
+    if needs_autograd(logits):
+        out = CrossEntropyFunction.apply(rows, targets, int(ignore_index), label_smoothing, z_loss,
+                                         reduction, bool(return_z_loss), bool(inplace_backward),
+                                         impl)
+        loss, z_part = out if return_z_loss else (out, None)
+    else:
+        loss_rows, lse = impl.forward(rows, targets, int(ignore_index), label_smoothing, z_loss)
+        loss, z_part, _ = reduce_rows(impl.backend, loss_rows, lse, targets, ignore_index, z_loss,
+                                      reduction, dtype_name(logits), return_z_loss)
+    if reduction == "none":
+        loss = loss.reshape(target.shape)
+        z_part = z_part.reshape(target.shape) if z_part is not None else None
+    return (loss, z_part) if return_z_loss else loss
+
+
+@foreign_arrays
+def cross_entropy_forward(logits2d, target, ignore_index: int = -100, label_smoothing: float = 0.0,
+                          z_loss: float = 0.0, inplace_backward: bool = False, grad_scale=None):
+    """Per-row (loss, lse), both float32 (N,), without autograd; ignored rows give 0 and 0.
+
+    Reduce as torch does: "sum" sums the losses, "mean" divides that by the count of targets
+    that are not ignore_index. With inplace_backward=True the gradient of sum(loss * grad_scale)
+    overwrites logits2d; grad_scale is float32 (N,), a single value for every row (e.g. 1 / count
+    for "mean"), or None for 1.
+    """
+    impl = _registry.select(KERNEL, logits2d, target, ignore_index, label_smoothing, z_loss)
+    return impl.forward(logits2d, target, int(ignore_index), float(label_smoothing), float(z_loss),
+                        inplace_backward=inplace_backward, grad_scale=grad_scale)
+
+
+@foreign_arrays
+def cross_entropy_backward(logits2d, target, lse, grad_per_row, ignore_index: int = -100,
+                           label_smoothing: float = 0.0, z_loss: float = 0.0):
+    """dlogits from cross_entropy_forward's lse; grad_per_row is float32 (N,) or one value for
+    all rows (the reduction folded in: grad_output / count for "mean")."""
+    impl = _registry.select(KERNEL, logits2d, target, ignore_index, label_smoothing, z_loss)
+    return impl.backward(logits2d, target, lse, grad_per_row, int(ignore_index),
+                         float(label_smoothing), float(z_loss))

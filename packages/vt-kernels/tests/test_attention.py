@@ -1,0 +1,375 @@
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from tolerances import assert_close
+
+import vt.kernels as vk
+from vt.kernels.attention import attention, attention_backward, attention_forward
+from vt.kernels.attention_decode import attention_decode
+
+# On CPU the kernels run in Triton's interpreter, whose bfloat16 tl.dot is wrong: float32 there,
+# the half-precision dtypes only on a GPU.
+LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def composite(q, k, v, causal, scale, diag=0, upcast=True):
+    """softmax(q k^T * scale + mask) v of (batch, heads, seq, dim) tensors and its logsumexp,
+    in float32 unless upcast=False. The causal mask lets query i see keys j <= i + diag (0:
+    torch's top-left convention). Rows that see no key give 0 (and logsumexp -inf)."""
+    if upcast:
+        q, k, v = q.float(), k.float(), v.float()
+    group = q.shape[1] // k.shape[1]
+    k, v = (t.repeat_interleave(group, dim=1) for t in (k, v))
+    scores = q @ k.transpose(-1, -2) * scale
+    if causal:
+        visible = torch.ones(scores.shape[-2:], dtype=torch.bool, device=q.device).tril(diag)
+        scores = scores.masked_fill(~visible, -math.inf)
+    probs = torch.softmax(scores, -1).nan_to_num(0.0)
+    return probs @ v, torch.logsumexp(scores, -1)
+
+
+def composite_varlen(q, k, v, cu_q, cu_k, causal, scale, upcast=True):
+    """The composite per packed sequence, causal bottom-right aligned (flash-attn's varlen)."""
+    outs, lses = [], []
+    bounds_q, bounds_k = cu_q.tolist(), cu_k.tolist()
+    for q0, q1, k0, k1 in zip(bounds_q[:-1], bounds_q[1:], bounds_k[:-1], bounds_k[1:]):
+        spans = ((q, q0, q1), (k, k0, k1), (v, k0, k1))
+        qi, ki, vi = (t[a:b].transpose(0, 1)[None] for t, a, b in spans)
+        out, lse = composite(qi, ki, vi, causal, scale, (k1 - k0) - (q1 - q0), upcast)
+        outs.append(out[0].transpose(0, 1))
+        lses.append(lse[0])
+    return torch.cat(outs), torch.cat(lses, 1)
+
+
+def leaves(*tensors):
+    return [t.detach().clone().requires_grad_(True) for t in tensors]
+
+
+def run_with_grads(fn, inputs, dout):
+    xs = leaves(*inputs)
+    out = fn(*xs)
+    out.backward(dout)
+    return out, [x.grad for x in xs]
+
+
+def make(device, dtype, batch, heads_q, heads_kv, seq_q, seq_k, head_dim, seed=0):
+    torch.manual_seed(seed)
+    q = torch.randn(batch, heads_q, seq_q, head_dim, device=device, dtype=dtype)
+    k = torch.randn(batch, heads_kv, seq_k, head_dim, device=device, dtype=dtype)
+    v = torch.randn(batch, heads_kv, seq_k, head_dim, device=device, dtype=dtype)
+    dout = torch.randn_like(q)
+    return q, k, v, dout
+
+
+def packed(device, dtype, lens_q, lens_k, heads_q, heads_kv, head_dim, seed=0):
+    torch.manual_seed(seed)
+    cu = lambda lens: torch.tensor([0, *torch.tensor(lens).cumsum(0).tolist()], dtype=torch.int32,
+                                   device=device)
+    q = torch.randn(sum(lens_q), heads_q, head_dim, device=device, dtype=dtype)
+    k = torch.randn(sum(lens_k), heads_kv, head_dim, device=device, dtype=dtype)
+    v = torch.randn(sum(lens_k), heads_kv, head_dim, device=device, dtype=dtype)
+    return q, k, v, torch.randn_like(q), cu(lens_q), cu(lens_k)
+
+
+# (batch, heads_q, heads_kv, seq_q, seq_k, head_dim, causal): lengths that are not multiples of
+# the blocks, seq_q != seq_k both ways, GQA 4:1, MQA, every head_dim (256 only tiny).
+SHAPES = [
+    (2, 2, 2, 37, 37, 64, False),
+    (1, 2, 2, 37, 37, 64, True),
+    (1, 2, 1, 37, 50, 64, True),
+    (1, 2, 2, 50, 37, 64, True),
+    (1, 2, 1, 20, 45, 64, False),
+    (1, 8, 2, 33, 33, 64, True),
+    (1, 4, 1, 40, 21, 64, False),
+    (1, 2, 1, 33, 33, 128, True),
+    (1, 1, 1, 20, 20, 256, True),
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "b{}_hq{}_hkv{}_sq{}_sk{}_d{}_{}".format(
+    *s[:6], "causal" if s[6] else "full"))
+def test_forward_and_gradients_match_the_composite(device, shape):
+    *dims, causal = shape
+    q, k, v, dout = make(device, torch.float32, *dims)
+    scale = 1.0 / math.sqrt(dims[-1])
+    out, grads = run_with_grads(lambda *x: attention(*x, causal=causal), (q, k, v), dout)
+    ref, ref_grads = run_with_grads(lambda *x: composite(*x, causal, scale)[0], (q, k, v), dout)
+    assert out.shape == q.shape and out.dtype == q.dtype
+    assert_close(out, ref, atol=2e-5, rtol=2e-5)
+    for grad, ref_grad in zip(grads, ref_grads):
+        assert_close(grad, ref_grad, reduced=True)
+
+
+def test_causal_with_unequal_lengths_is_top_left_like_torch(device):
+    # torch's is_causal masks query i to keys j <= i whatever seq_k is (CausalVariant.UPPER_LEFT).
+    for seq_q, seq_k in ((12, 20), (20, 12)):
+        q, k, v, _ = make(device, torch.float32, 1, 2, 1, seq_q, seq_k, 64)
+        torch_out = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+        assert_close(composite(q, k, v, True, 0.125)[0], torch_out, atol=2e-5, rtol=2e-5)
+        assert_close(attention(q, k, v, causal=True), torch_out, atol=2e-5, rtol=2e-5)
+
+
+def test_explicit_forward_and_backward_without_autograd(device):
+    q, k, v, dout = make(device, torch.float32, 1, 4, 2, 24, 29, 64, seed=3)
+    scale = 0.3
+    out, lse = attention_forward(q, k, v, causal=True, softmax_scale=scale)
+    dq, dk, dv = attention_backward(q, k, v, out, lse, dout, causal=True, softmax_scale=scale)
+    ref, ref_lse = composite(q, k, v, True, scale)
+    _, ref_grads = run_with_grads(lambda *x: composite(*x, True, scale)[0], (q, k, v), dout)
+    assert lse.shape == (1, 4, 24) and lse.dtype == torch.float32
+    assert_close(out, ref, atol=2e-5, rtol=2e-5)
+    assert_close(lse, ref_lse, atol=2e-5, rtol=2e-5)
+    for grad, ref_grad in zip((dq, dk, dv), ref_grads):
+        assert_close(grad, ref_grad, reduced=True)
+
+
+VARLEN = [
+    ((5, 37, 20), (5, 37, 20), True),
+    # bottom-right: the second sequence's first 7 queries see no key (output 0, lse +inf)
+    ((10, 37, 3), (20, 30, 17), True),
+    # an empty query sequence, and queries without keys (output 0, lse +inf)
+    ((10, 37, 0, 4), (20, 30, 17, 0), False),
+]
+
+
+@pytest.mark.parametrize("lens_q, lens_k, causal", VARLEN)
+def test_varlen_matches_the_composite_per_sequence(device, lens_q, lens_k, causal):
+    q, k, v, dout, cu_q, cu_k = packed(device, torch.float32, lens_q, lens_k, 2, 1, 64)
+    scale = 0.125
+    kwargs = {"causal": causal, "cu_seqlens_q": cu_q, "cu_seqlens_k": cu_k,
+              "max_seqlen_q": max(lens_q), "max_seqlen_k": max(lens_k)}
+    out, grads = run_with_grads(lambda *x: attention(*x, **kwargs), (q, k, v), dout)
+    ref, ref_grads = run_with_grads(lambda *x: composite_varlen(*x, cu_q, cu_k, causal, scale)[0],
+                                    (q, k, v), dout)
+    assert_close(out, ref, atol=2e-5, rtol=2e-5)
+    for grad, ref_grad in zip(grads, ref_grads):
+        assert_close(grad, ref_grad, reduced=True)
+    _, lse = attention_forward(q, k, v, **kwargs)
+    ref_lse = composite_varlen(q, k, v, cu_q, cu_k, causal, scale)[1]
+    assert lse.shape == (2, sum(lens_q))
+    assert torch.equal(lse.isinf(), ref_lse.isinf())  # +inf where the composite has -inf
+    assert_close(lse.nan_to_num(posinf=0.0), ref_lse.nan_to_num(neginf=0.0), atol=2e-5, rtol=2e-5)
+    with vk.use_impl("reference"):
+        ref_out, ref_lse = attention_forward(q, k, v, **kwargs)
+    assert_close(ref_out, out, atol=2e-5, rtol=2e-5)
+    assert torch.equal(ref_lse.isinf(), lse.isinf())
+
+
+def test_non_contiguous_inputs_and_expanded_gradient(device):
+    # flash-attn's (batch, seq, heads, dim) layout seen through transpose, and the zero-stride
+    # gradient that out.sum() sends back.
+    torch.manual_seed(4)
+    q, k, v = (torch.randn(1, 30, h, 64, device=device).transpose(1, 2) for h in (4, 2, 2))
+    xs = leaves(q, k, v)
+    assert not xs[0].is_contiguous()
+    attention(*xs, causal=True).sum().backward()
+    ys = leaves(q, k, v)
+    composite(*ys, True, 0.125)[0].sum().backward()
+    for x, y in zip(xs, ys):
+        assert_close(x.grad, y.grad, reduced=True)
+    assert_close(attention(q, k, v, causal=True), composite(q, k, v, True, 0.125)[0], atol=2e-5,
+                 rtol=2e-5)
+
+
+def test_triton_and_reference_backends_agree(device):
+    q, k, v, dout = make(device, torch.float32, 1, 4, 2, 21, 34, 64, seed=5)
+    chosen = vk.explain("attention", q, k, v, True, 0.125, None, None, None, None)[0]
+    assert chosen == ("triton", None)
+    out, grads = run_with_grads(lambda *x: attention(*x, causal=True), (q, k, v), dout)
+    with vk.use_impl("reference", "attention"):
+        ref, ref_grads = run_with_grads(lambda *x: attention(*x, causal=True), (q, k, v), dout)
+        ref_lse = attention_forward(q, k, v, causal=True)[1]
+    assert_close(out, ref, atol=2e-5, rtol=2e-5)
+    assert_close(attention_forward(q, k, v, causal=True)[1], ref_lse, atol=2e-5, rtol=2e-5)
+    for grad, ref_grad in zip(grads, ref_grads):
+        assert_close(grad, ref_grad, reduced=True)
+
+
+def test_other_head_dims_and_scales_fall_back_to_the_reference(device):
+    q, k, v, _ = make(device, torch.float32, 1, 2, 1, 9, 9, 80)
+    reasons = dict(vk.explain("attention", q, k, v, False, 0.1, None, None, None, None))
+    assert reasons["triton"] == "head_dim 80 is not one of 64, 128, 256"
+    q64, k64, v64, _ = make(device, torch.float32, 1, 2, 1, 9, 9, 64)
+    reasons = dict(vk.explain("attention", q64, k64, v64, False, -0.1, None, None, None, None))
+    assert reasons["triton"] == "softmax_scale must be positive, got -0.1"
+    assert_close(attention(q64, k64, v64, softmax_scale=-0.1),
+                 composite(q64, k64, v64, False, -0.1)[0])
+    assert_close(attention(q, k, v, softmax_scale=0.1), composite(q, k, v, False, 0.1)[0])
+
+
+def test_bad_input_raises_torch_exception_types(device):
+    q, k, v, _ = make(device, torch.float32, 1, 4, 2, 8, 8, 64)
+    with pytest.raises(TypeError, match="attention: q, k and v must share one dtype"):
+        attention(q, k.half(), v)
+    with pytest.raises(TypeError, match="attention: q must be float32.*int64"):
+        attention(q.long(), k, v)
+    with pytest.raises(RuntimeError, match=r"attention: heads_q 4 is not a multiple of heads_kv 3"):
+        attention(q, *make(device, torch.float32, 1, 3, 3, 8, 8, 64)[1:3])
+    with pytest.raises(RuntimeError, match=r"k has shape \(1, 2, 8, 64\) and v \(1, 2, 9, 64\)"):
+        attention(q, k, torch.randn(1, 2, 9, 64, device=device))
+    with pytest.raises(RuntimeError, match=r"expected q of shape \(batch, heads, seq, head_dim\)"):
+        attention(q[0], k, v)
+    cu = torch.tensor([0, 8], dtype=torch.int32, device=device)
+    flat = [t[0].transpose(0, 1) for t in (q, k, v)]
+    with pytest.raises(RuntimeError, match="need max_seqlen_q and max_seqlen_k"):
+        attention(*flat, cu_seqlens_q=cu, cu_seqlens_k=cu)
+    with pytest.raises(TypeError, match="cu_seqlens_q must be int32, got int64"):
+        attention(*flat, cu_seqlens_q=cu.long(), cu_seqlens_k=cu, max_seqlen_q=8, max_seqlen_k=8)
+    out, lse = attention_forward(q, k, v)
+    with pytest.raises(RuntimeError, match=r"attention_backward: lse has shape \(4, 8\)"):
+        attention_backward(q, k, v, out, lse[0], out)
+
+
+# ---------------------------------------------------------------------------------------------
+# decode
+
+
+def composite_decode(q, k_cache, v_cache, lens, scale):
+    rows = []
+    for b, length in enumerate(lens.tolist()):
+        out, _ = composite(q[b, :, None][None], k_cache[b, :, :length][None],
+                           v_cache[b, :, :length][None], False, scale)
+        rows.append(out[0, :, 0])
+    return torch.stack(rows)
+
+
+@pytest.mark.parametrize("batch, heads_q, heads_kv, max_seq, head_dim", [
+    (3, 8, 2, 100, 64),   # GQA 4:1, several chunks per sequence
+    (4, 2, 2, 37, 128),   # one q head per kv head
+    (2, 4, 1, 50, 64),    # MQA
+])
+def test_decode_matches_the_composite_on_random_cache_lengths(device, batch, heads_q, heads_kv,
+                                                               max_seq, head_dim):
+    torch.manual_seed(6)
+    q = torch.randn(batch, heads_q, head_dim, device=device)
+    k_cache, v_cache = (torch.randn(batch, heads_kv, max_seq, head_dim, device=device)
+                        for _ in range(2))
+    lens = torch.randint(1, max_seq, (batch,), dtype=torch.int32, device=device)
+    lens[0], lens[-1] = 0, max_seq  # an empty cache attends to nothing; a full one to everything
+    out = attention_decode(q, k_cache, v_cache, lens, softmax_scale=0.2)
+    assert out.shape == q.shape
+    expected = composite_decode(q, k_cache, v_cache, lens, 0.2)
+    assert_close(out, expected, atol=2e-5, rtol=2e-5)
+    with vk.use_impl("reference"):
+        assert_close(attention_decode(q, k_cache, v_cache, lens, softmax_scale=0.2), expected,
+                     atol=2e-5, rtol=2e-5)
+
+
+def test_decode_bad_input_raises(device):
+    q = torch.randn(2, 4, 64, device=device)
+    cache = torch.randn(2, 2, 16, 64, device=device)
+    lens = torch.full((2,), 16, dtype=torch.int32, device=device)
+    with pytest.raises(TypeError, match="cache_seqlens must be int32, got int64"):
+        attention_decode(q, cache, cache, lens.long())
+    with pytest.raises(RuntimeError, match=r"cache_seqlens has shape \(3,\), expected \(2,\)"):
+        attention_decode(q, cache, cache, torch.ones(3, dtype=torch.int32, device=device))
+    with pytest.raises(RuntimeError, match="heads_q 4 is not a multiple of heads_kv 3"):
+        three = cache[:, :1].expand(2, 3, 16, 64)
+        attention_decode(q, three, three, lens)
+
+
+# ---------------------------------------------------------------------------------------------
+# half precision on a GPU: the error against the float32 composite may be at most a small
+# multiple of torch's own error at the same precision (as flash-attn's tests do).
+
+
+def assert_as_close_as_torch(actual, torch_lowp, expected, factor, atol=1e-3):
+    ours = (actual.float() - expected).abs().max().item()
+    theirs = (torch_lowp.float() - expected).abs().max().item()
+    assert ours <= factor * theirs + atol, f"error {ours:.3g} vs torch's {theirs:.3g}"
+
+
+GPU_SHAPES = [
+    (2, 4, 4, 300, 300, 64, False),
+    (2, 4, 4, 300, 300, 64, True),
+    (2, 8, 2, 513, 513, 128, True),
+    (1, 4, 1, 200, 700, 128, True),
+    (1, 4, 4, 700, 200, 128, True),
+    (2, 4, 2, 257, 257, 256, True),
+    (1, 4, 4, 1024, 1024, 256, False),
+]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", LOW_PRECISION)
+@pytest.mark.parametrize("shape", GPU_SHAPES)
+def test_half_precision_forward_and_gradients_on_gpu(device, dtype, shape):
+    *dims, causal = shape
+    q, k, v, dout = make(device, dtype, *dims)
+    scale = 1.0 / math.sqrt(dims[-1])
+    out, grads = run_with_grads(lambda *x: attention(*x, causal=causal), (q, k, v), dout)
+    def sdpa(*x):
+        return F.scaled_dot_product_attention(*x, is_causal=causal, enable_gqa=True)
+
+    torch_out, torch_grads = run_with_grads(sdpa, (q, k, v), dout)
+    ref, ref_grads = run_with_grads(lambda *x: composite(*x, causal, scale)[0],
+                                    (q.float(), k.float(), v.float()), dout.float())
+    assert out.dtype == dtype
+    assert_as_close_as_torch(out, torch_out, ref, 2)
+    for grad, torch_grad, ref_grad in zip(grads, torch_grads, ref_grads):
+        assert_as_close_as_torch(grad, torch_grad, ref_grad, 3)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", LOW_PRECISION)
+@pytest.mark.parametrize("causal", [False, True])
+def test_half_precision_varlen_on_gpu(device, dtype, causal):
+    lens_q, lens_k = (100, 300, 7, 513), (150, 257, 7, 400)
+    q, k, v, dout, cu_q, cu_k = packed(device, dtype, lens_q, lens_k, 8, 2, 128)
+    kwargs = {"causal": causal, "cu_seqlens_q": cu_q, "cu_seqlens_k": cu_k,
+              "max_seqlen_q": max(lens_q), "max_seqlen_k": max(lens_k)}
+    out, grads = run_with_grads(lambda *x: attention(*x, **kwargs), (q, k, v), dout)
+    def per_sequence(upcast):
+        return lambda *x: composite_varlen(*x, cu_q, cu_k, causal, 128 ** -0.5, upcast)[0]
+
+    ref, ref_grads = run_with_grads(per_sequence(True), (q.float(), k.float(), v.float()),
+                                    dout.float())
+    # torch's own half-precision error: the composite evaluated in the low precision.
+    lowp, lowp_grads = run_with_grads(per_sequence(False), (q, k, v), dout)
+    assert_as_close_as_torch(out, lowp, ref, 2)
+    for grad, lowp_grad, ref_grad in zip(grads, lowp_grads, ref_grads):
+        assert_as_close_as_torch(grad, lowp_grad, ref_grad, 3)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", LOW_PRECISION)
+@pytest.mark.parametrize("head_dim", [64, 128, 256])
+def test_half_precision_decode_on_gpu(device, dtype, head_dim):
+    torch.manual_seed(7)
+    batch, heads_q, heads_kv, max_seq = 8, 32, 8, 4096
+    q = torch.randn(batch, heads_q, head_dim, device=device, dtype=dtype)
+    k_cache, v_cache = (torch.randn(batch, heads_kv, max_seq, head_dim, device=device, dtype=dtype)
+                        for _ in range(2))
+    lens = torch.randint(1, max_seq + 1, (batch,), dtype=torch.int32, device=device)
+    lens[0] = max_seq
+    scale = head_dim ** -0.5
+    out = attention_decode(q, k_cache, v_cache, lens)
+    expected = composite_decode(q.float(), k_cache.float(), v_cache.float(), lens, scale)
+    lowp = torch.stack([F.scaled_dot_product_attention(
+        q[b, :, None], k_cache[b, :, :n], v_cache[b, :, :n], enable_gqa=True)[:, 0]
+        for b, n in enumerate(lens.tolist())])
+    assert out.dtype == dtype
+    assert_as_close_as_torch(out, lowp, expected, 2)
+
+
+@pytest.mark.cuda
+def test_foreign_cuda_arrays_take_the_explicit_functions(device):
+    cupy = pytest.importorskip("cupy")
+    q, k, v, dout = make(device, torch.float16, 1, 4, 2, 100, 130, 64)
+    ref_out, ref_lse = attention_forward(q, k, v, causal=True)
+    ref_grads = attention_backward(q, k, v, ref_out, ref_lse, dout, causal=True)
+    as_cupy = lambda *ts: [cupy.asarray(t) for t in ts]  # noqa: E731
+    out, lse = attention_forward(*as_cupy(q, k, v), causal=True)
+    grads = attention_backward(*as_cupy(q, k, v, ref_out, ref_lse, dout), causal=True)
+    torch.cuda.synchronize()
+    assert isinstance(out, cupy.ndarray)
+    for got, expected in zip((out, lse, *grads), (ref_out, ref_lse, *ref_grads)):
+        assert_close(torch.as_tensor(got, device=device), expected, atol=2e-3, rtol=2e-3)
+    cache = torch.randn(2, 2, 300, 64, device=device, dtype=torch.float16)
+    lens = torch.tensor([5, 300], dtype=torch.int32, device=device)
+    query = torch.randn(2, 4, 64, device=device, dtype=torch.float16)
+    decoded = attention_decode(*as_cupy(query, cache, cache, lens))
+    torch.cuda.synchronize()
+    assert_close(torch.as_tensor(decoded, device=device), attention_decode(query, cache, cache, lens))

@@ -1,0 +1,314 @@
+import importlib
+
+import pytest
+import torch
+import torch.nn.functional as F
+import vt.kernels as vk
+from tolerances import DTYPES, assert_close
+from vt.kernels.cross_entropy import cross_entropy, cross_entropy_backward, cross_entropy_forward
+
+# The module (vt.kernels.cross_entropy is also the name of the function vt.kernels exports).
+ce_module = importlib.import_module("vt.kernels.cross_entropy")
+
+
+def reference(x, t, ignore_index=-100, label_smoothing=0.0, z_loss=0.0, reduction="mean"):
+    """F.cross_entropy in float32 plus PaLM's z-loss, written independently of the kernels."""
+    xf = x.float()
+    loss = F.cross_entropy(xf, t, ignore_index=ignore_index, label_smoothing=label_smoothing,
+                           reduction=reduction)
+    valid = t != ignore_index
+    z_rows = torch.where(valid, z_loss * torch.logsumexp(xf, -1).square(), 0.0)
+    z = {"none": z_rows, "sum": z_rows.sum(), "mean": z_rows.sum() / valid.sum()}[reduction]
+    return loss + z, z
+
+
+def targets(n, v, device, ignored=(1,)):
+    t = torch.randint(0, v, (n,), device=device)
+    for i in ignored:
+        if i < n:
+            t[i] = -100
+    return t
+
+
+def leaf(x):
+    return x.detach().clone().requires_grad_(True)
+
+
+def upstream(loss):
+    return torch.rand_like(loss) + 0.5  # not 1: checks the scaling by the upstream gradient
+
+
+# (rows, vocab): one row, non-powers of two, and rows past one block (online logsumexp forward)
+SHAPES = [(1, 8), (5, 37), (4, 1000), (2, 20000)]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_forward_and_backward_match_torch(device, shape, dtype, reduction):
+    torch.manual_seed(0)
+    n, v = shape
+    x = (torch.randn(shape, device=device) * 3).to(dtype)
+    t = targets(n, v, device)
+    x1 = leaf(x)
+    loss = cross_entropy(x1, t, reduction=reduction)
+    g = upstream(loss)
+    loss.backward(g)
+    x2 = leaf(x.float())
+    loss2, _ = reference(x2, t, reduction=reduction)
+    loss2.backward(g.float())
+    assert loss.dtype == dtype and loss.shape == loss2.shape
+    assert x1.grad.dtype == dtype
+    assert_close(loss, loss2, dtype)
+    assert_close(x1.grad, x2.grad, dtype)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_label_smoothing_and_z_loss_match_composite(device, dtype, reduction):
+    torch.manual_seed(1)
+    x = (torch.randn(6, 300, device=device) * 2).to(dtype)
+    t = targets(6, 300, device, ignored=(0, 4))
+    x1 = leaf(x)
+    loss, z = cross_entropy(x1, t, label_smoothing=0.1, z_loss=1e-3, reduction=reduction,
+                            return_z_loss=True)
+    g = upstream(loss)
+    loss.backward(g)
+    x2 = leaf(x.float())
+    loss2, z2 = reference(x2, t, label_smoothing=0.1, z_loss=1e-3, reduction=reduction)
+    loss2.backward(g.float())
+    assert not z.requires_grad and z.dtype == dtype
+    assert_close(loss, loss2, dtype)
+    assert_close(z, z2, dtype)
+    assert_close(x1.grad, x2.grad, dtype)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_inplace_backward_writes_the_gradient_into_the_logits(device, dtype, reduction):
+    torch.manual_seed(2)
+    x = torch.randn(5, 700, device=device).to(dtype)
+    t = targets(5, 700, device)
+    w = leaf(torch.ones((), device=device, dtype=dtype))
+    logits = x * w  # a fresh non-leaf whose values nothing else needs
+    loss, z = cross_entropy(logits, t, label_smoothing=0.05, z_loss=1e-2, reduction=reduction,
+                            inplace_backward=True, return_z_loss=True)
+    g = upstream(loss)
+    loss.backward(g)
+    x2 = leaf(x.float())
+    loss2, z2 = reference(x2, t, label_smoothing=0.05, z_loss=1e-2, reduction=reduction)
+    loss2.backward(g.float())
+    assert_close(loss, loss2, dtype)
+    assert_close(z, z2, dtype)
+    assert_close(logits.detach(), x2.grad, dtype)  # the logits' memory holds their gradient
+    assert_close(w.grad, (x2.grad * x.float()).sum(), dtype, reduced=True, atol=5e-2)
+
+
+def test_inplace_backward_runs_once_and_is_refused_when_the_graph_saved_the_logits(device):
+    x = torch.randn(3, 40, device=device, requires_grad=True)
+    t = targets(3, 40, device)
+    loss = cross_entropy(x * 1.0, t, inplace_backward=True)
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="only once"):
+        loss.backward()
+    capped = torch.tanh(x)  # tanh's backward needs its output, which the kernel overwrites
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        cross_entropy(capped, t, inplace_backward=True).backward()
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_long_rows_stream_through_the_online_logsumexp(device, monkeypatch, inplace):
+    # Force the multi-block paths (blocks of 4096) at a vocab the interpreter handles quickly.
+    monkeypatch.setattr(ce_module, "_SINGLE_PASS_MAX", 16)
+    monkeypatch.setattr(ce_module, "_SINGLE_PASS_MAX_GRAD", 16)
+    torch.manual_seed(3)
+    x = torch.randn(3, 9000, device=device) * 4
+    x[0, 4096:] = float("-inf")  # whole blocks of masked vocab after the running max...
+    x[2, :8192] = float("-inf")  # ...and before it
+    t = torch.tensor([5, -100, 8999], device=device)
+    x1 = leaf(x)
+    loss = cross_entropy(x1 * 1.0, t, label_smoothing=0.0, z_loss=1e-3, inplace_backward=inplace)
+    loss.backward()
+    x2 = leaf(x)
+    loss2, _ = reference(x2, t, z_loss=1e-3)
+    loss2.backward()
+    assert_close(loss, loss2)
+    assert_close(x1.grad, x2.grad)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # 0 / 0
+def test_ignored_and_out_of_range_targets(device):
+    x = torch.randn(4, 10, device=device, requires_grad=True)
+    all_ignored = torch.full((4,), -100, device=device)
+    loss = cross_entropy(x, all_ignored)
+    loss.backward()
+    assert torch.isnan(loss)  # as torch: 0 / 0
+    assert torch.equal(x.grad, torch.zeros_like(x))
+    assert cross_entropy(x, all_ignored, reduction="sum").item() == 0.0
+    # Out-of-range targets cannot raise without a host sync: their rows give NaN instead.
+    bad = torch.tensor([3, 10, -1, -100], device=device)
+    rows = cross_entropy(x.detach(), bad, reduction="none")
+    assert torch.isfinite(rows[0]) and rows[3].item() == 0.0
+    assert torch.isnan(rows[1]) and torch.isnan(rows[2])
+    x.grad = None
+    cross_entropy(x, bad, reduction="sum").backward()
+    assert torch.isnan(x.grad[1]).all() and torch.isfinite(x.grad[0]).all()
+    assert torch.equal(x.grad[3], torch.zeros(10, device=device))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # 0 / 0
+def test_custom_ignore_index_int32_targets_and_empty_batch(device):
+    x = torch.randn(5, 33, device=device)
+    t = torch.tensor([1, 7, 7, 32, 0], device=device)
+    expected = F.cross_entropy(x, t, ignore_index=7)
+    assert_close(cross_entropy(x, t.int(), ignore_index=7), expected)
+    empty = torch.randn(0, 33, device=device)
+    none = torch.zeros(0, dtype=torch.long, device=device)
+    assert torch.isnan(cross_entropy(empty, none))
+    assert cross_entropy(empty, none, reduction="sum").item() == 0.0
+    assert cross_entropy(empty, none, reduction="none").shape == (0,)
+
+
+def test_batched_and_non_contiguous_logits(device):
+    torch.manual_seed(4)
+    base = torch.randn(50, 2, 3, device=device)
+    x = base.permute(1, 2, 0)  # (2, 3, 50) with a strided class dim: copied to unit stride
+    t = torch.randint(0, 50, (2, 3), device=device)
+    x1 = leaf(x)
+    loss = cross_entropy(x1, t, reduction="none")
+    loss.sum().backward()
+    x2 = leaf(x)
+    expected = F.cross_entropy(x2.reshape(-1, 50), t.reshape(-1), reduction="none").view(2, 3)
+    expected.sum().backward()
+    assert loss.shape == (2, 3)
+    assert_close(loss, expected)
+    assert_close(x1.grad, x2.grad)
+    # One row of logits with a 0-d target, as torch.
+    assert_close(cross_entropy(x[0, 0], t[0, 0]), F.cross_entropy(x[0, 0], t[0, 0]))
+
+
+def test_explicit_forward_and_backward_without_autograd(device):
+    torch.manual_seed(5)
+    x = torch.randn(4, 64, device=device, dtype=torch.float16)
+    t = targets(4, 64, device)
+    loss_rows, lse = cross_entropy_forward(x, t, label_smoothing=0.1)
+    assert loss_rows.dtype == torch.float32 and lse.dtype == torch.float32
+    x2 = leaf(x.float())
+    expected, _ = reference(x2, t, label_smoothing=0.1, reduction="none")
+    assert_close(loss_rows, expected, torch.float16)
+    assert lse[1].item() == 0.0
+    count = (t != -100).sum()
+    expected.sum().div(count).backward()
+    grad_rows = torch.full((1,), 1.0, device=device) / count
+    dx = cross_entropy_backward(x, t, lse, grad_rows, label_smoothing=0.1)
+    assert_close(dx, x2.grad, torch.float16)
+    buffer = x.clone()
+    cross_entropy_forward(buffer, t, label_smoothing=0.1, inplace_backward=True,
+                          grad_scale=grad_rows)
+    assert_close(buffer, x2.grad, torch.float16)
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_triton_and_reference_backends_agree(device, inplace):
+    torch.manual_seed(6)
+    x = torch.randn(6, 100, device=device)
+    t = targets(6, 100, device)
+    t[2] = 150  # out of range: NaN in both
+    results = {}
+    for backend in ("reference", "triton"):
+        with vk.use_impl(backend):
+            assert vk.get_impl("cross_entropy") == backend
+            x1 = leaf(x)
+            loss = cross_entropy(x1 * 1.0, t, label_smoothing=0.2, z_loss=1e-2, reduction="none",
+                                 inplace_backward=inplace)
+            loss.backward(torch.linspace(0.5, 2.0, 6, device=device))
+            results[backend] = (loss, x1.grad)
+    assert vk.explain("cross_entropy", x, t, -100, 0.0, 0.0)[0] == ("triton", None)
+    assert_close(results["triton"][0], results["reference"][0], equal_nan=True)
+    assert_close(results["triton"][1], results["reference"][1], equal_nan=True)
+
+
+def test_bad_input_raises_torch_exception_types(device):
+    x = torch.randn(4, 8, device=device)
+    t = targets(4, 8, device)
+    with pytest.raises(RuntimeError, match=r"target has shape \(3,\), expected \(4,\)"):
+        cross_entropy(x, t[:3])
+    with pytest.raises(TypeError, match="cross_entropy: target must hold class indices.*float32"):
+        cross_entropy(x, t.float())
+    with pytest.raises(TypeError, match="cross_entropy: logits must be float32.*int64"):
+        cross_entropy(t.view(4, 1), t)
+    with pytest.raises(ValueError, match="'avg' is not a valid value for reduction"):
+        cross_entropy(x, t, reduction="avg")
+    with pytest.raises(RuntimeError, match="label_smoothing must be between 0.0 and 1.0"):
+        cross_entropy(x, t, label_smoothing=1.5)
+    with pytest.raises(RuntimeError, match="0-d"):
+        cross_entropy(torch.tensor(1.0, device=device), t)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("inplace", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vocab", [32000, 32768, 50257, 128256])
+def test_large_vocabularies_on_gpu(dtype, vocab, inplace):
+    torch.manual_seed(7)
+    x = (torch.randn(64, vocab, device="cuda") * 2).to(dtype)
+    t = targets(64, vocab, "cuda", ignored=(0, 13, 40))
+    x1 = leaf(x)
+    loss = cross_entropy(x1 * 1, t, label_smoothing=0.1, z_loss=1e-4, inplace_backward=inplace)
+    loss.backward()
+    x2 = leaf(x.float())
+    loss2, _ = reference(x2, t, label_smoothing=0.1, z_loss=1e-4)
+    loss2.backward()
+    assert_close(loss, loss2, dtype)
+    assert_close(x1.grad, x2.grad, dtype)
+
+
+class DLPackOnly:
+    """A foreign CUDA array over torch memory that speaks only DLPack and allocates likewise."""
+
+    def __init__(self, tensor):
+        self.t = tensor
+
+    def __dlpack__(self, *args, **kwargs):
+        return self.t.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self.t.__dlpack_device__()
+
+    def __array_namespace__(self):
+        return DLPackOnlyNamespace()
+
+
+class DLPackOnlyNamespace:
+    float32, float16, bfloat16, int64, uint16 = (torch.float32, torch.float16, torch.bfloat16,
+                                                 torch.int64, torch.uint16)
+
+    def empty(self, shape, dtype):
+        return DLPackOnly(torch.empty(shape, dtype=dtype, device="cuda"))
+
+    def reshape(self, x, shape):
+        return DLPackOnly(x.t.reshape(shape))
+
+    def from_dlpack(self, x):
+        return DLPackOnly(torch.from_dlpack(x))
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_foreign_arrays_without_autograd(reduction):
+    torch.manual_seed(8)
+    x = torch.randn(16, 1000, device="cuda", dtype=torch.bfloat16)
+    t = targets(16, 1000, "cuda")
+    loss = cross_entropy(DLPackOnly(x), DLPackOnly(t), label_smoothing=0.1, reduction=reduction)
+    x2 = leaf(x.float())
+    expected, _ = reference(x2, t, label_smoothing=0.1, reduction=reduction)
+    assert isinstance(loss, DLPackOnly)
+    assert_close(loss.t, expected, torch.bfloat16)
+    loss_rows, lse = cross_entropy_forward(DLPackOnly(x), DLPackOnly(t), label_smoothing=0.1)
+    grad_rows = torch.ones(16, device="cuda")
+    dx = cross_entropy_backward(DLPackOnly(x), DLPackOnly(t), lse, DLPackOnly(grad_rows),
+                                label_smoothing=0.1)
+    expected_rows, _ = reference(x2, t, label_smoothing=0.1, reduction="none")
+    expected_rows.sum().backward()
+    assert_close(loss_rows.t, expected_rows, torch.bfloat16)
+    assert_close(dx.t, x2.grad, torch.bfloat16)
