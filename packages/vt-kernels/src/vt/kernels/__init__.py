@@ -16,6 +16,7 @@ from .activations import (
 from .attention import attention, attention_backward, attention_forward
 from .attention_decode import attention_decode
 from .cross_entropy import cross_entropy, cross_entropy_backward, cross_entropy_forward
+from .embedding import embedding, embedding_backward, embedding_forward
 from .gemm import matmul, matmul_backward, matmul_forward
 from .layer_norm import layer_norm, layer_norm_backward, layer_norm_forward
 from .linear_cross_entropy import (
@@ -23,12 +24,14 @@ from .linear_cross_entropy import (
 )
 from .rms_norm import rms_norm, rms_norm_backward, rms_norm_forward
 from .rotary import apply_rotary, rotary_backward, rotary_forward
+from .sampling import sample
 from .softmax import (
     log_softmax, log_softmax_backward, log_softmax_forward, softmax, softmax_backward,
     softmax_forward,
 )
 
 from . import cutedsl  # noqa: E402,F401  (registers the CuTeDSL backends when cutlass imports)
+from . import optim  # noqa: E402,F401  (AdamW, SGD, adamw_step, sgd_step)
 
 __version__ = "0.1.0"
 
@@ -38,6 +41,7 @@ __all__ = [
     "apply_rotary", "rotary_backward", "rotary_forward",
     "attention", "attention_backward", "attention_decode", "attention_forward",
     "cross_entropy", "cross_entropy_backward", "cross_entropy_forward",
+    "embedding", "embedding_backward", "embedding_forward", "optim", "sample",
     "geglu", "geglu_backward", "geglu_forward", "gelu", "gelu_backward", "gelu_forward",
     "swiglu", "swiglu_backward", "swiglu_forward",
     "layer_norm", "layer_norm_backward", "layer_norm_forward",

@@ -1,0 +1,211 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from tolerances import DTYPES, assert_close
+from vt.kernels import nn as vnn
+
+
+def run(module, inputs, dout=None):
+    """Output of module(*inputs) and the gradients of the float inputs and the parameters."""
+    leafs = [t.detach().clone().requires_grad_(t.is_floating_point()) for t in inputs]
+    out = module(*leafs)
+    out.backward(dout if dout is not None else torch.ones_like(out))
+    grads = [t.grad for t in leafs if t.is_floating_point()]
+    return out, grads + [p.grad for p in module.parameters()]
+
+
+def compare(vt_module, torch_module, inputs, dtype, dout=None):
+    vt_module.load_state_dict(torch_module.state_dict())
+    out, grads = run(vt_module, inputs, dout)
+    ref_out, ref_grads = run(torch_module, inputs, dout)
+    assert out.shape == ref_out.shape and out.dtype == ref_out.dtype
+    assert_close(out, ref_out, dtype)
+    assert len(grads) == len(ref_grads)
+    for g, ref in zip(grads, ref_grads):
+        assert_close(g, ref, dtype, reduced=True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rms_norm_matches_torch(device, dtype):
+    torch.manual_seed(0)
+    ref = torch.nn.RMSNorm(40, eps=1e-6, device=device)
+    with torch.no_grad():  # parameters that the low-precision module holds exactly
+        ref.weight.copy_(torch.randn(40, device=device).to(dtype))
+    x = torch.randn(2, 3, 40, device=device, dtype=dtype)
+    dy = torch.randn_like(x)
+    mine = vnn.RMSNorm(40, eps=1e-6, device=device, dtype=dtype)
+    mine.load_state_dict(ref.state_dict())
+    out, grads = run(mine, [x], dy)
+    ref_out, ref_grads = run(ref, [x.float()], dy.float())
+    assert out.dtype == dtype
+    assert_close(out, ref_out, dtype)
+    assert_close(grads[0], ref_grads[0], dtype)
+    assert_close(grads[1], ref_grads[1], dtype, reduced=True)
+
+
+def test_rms_norm_layout_and_default_eps_match_torch(device):
+    # eps=None takes the input dtype's machine epsilon in both
+    ref = torch.nn.RMSNorm(8, elementwise_affine=False)
+    mine = vnn.RMSNorm(8, elementwise_affine=False)
+    assert repr(mine) == repr(ref) and isinstance(mine, torch.nn.RMSNorm)
+    assert list(vnn.RMSNorm([8]).state_dict()) == ["weight"]
+    compare(mine.to(device), ref.to(device), [torch.randn(5, 8, device=device)], torch.float32)
+    with pytest.raises(NotImplementedError, match="several trailing dims"):
+        vnn.RMSNorm((4, 8))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("affine,bias", [(True, True), (True, False), (False, False)])
+def test_layer_norm_matches_torch(device, dtype, affine, bias):
+    torch.manual_seed(1)
+    ref = torch.nn.LayerNorm(24, eps=1e-5, elementwise_affine=affine, bias=bias, device=device)
+    with torch.no_grad():  # parameters that the low-precision module holds exactly
+        for p in ref.parameters():
+            p.copy_(torch.randn_like(p).to(dtype))
+    mine = vnn.LayerNorm(24, elementwise_affine=affine, bias=bias, device=device, dtype=dtype)
+    assert repr(mine) == repr(ref)
+    assert list(mine.state_dict()) == list(ref.state_dict())
+    mine.load_state_dict(ref.state_dict())
+    x = torch.randn(3, 7, 24, device=device, dtype=dtype)
+    dy = torch.randn_like(x)
+    out, grads = run(mine, [x], dy)
+    ref_out, ref_grads = run(ref, [x.float()], dy.float())
+    assert out.dtype == dtype
+    assert_close(out, ref_out, dtype)
+    assert_close(grads[0], ref_grads[0], dtype)
+    for g, r in zip(grads[1:], ref_grads[1:]):
+        assert_close(g, r, dtype, reduced=True)
+    with pytest.raises(NotImplementedError, match="several trailing dims"):
+        vnn.LayerNorm([3, 24])
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_matches_torch(device, approximate):
+    ref, mine = torch.nn.GELU(approximate), vnn.GELU(approximate)
+    assert repr(mine) == repr(ref)
+    compare(mine, ref, [torch.randn(4, 33, device=device)], torch.float32)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_loss_matches_torch(device, reduction):
+    torch.manual_seed(2)
+    kwargs = {"ignore_index": -1, "reduction": reduction, "label_smoothing": 0.1}
+    ref, mine = torch.nn.CrossEntropyLoss(**kwargs), vnn.CrossEntropyLoss(**kwargs)
+    assert repr(mine) == repr(ref)
+    logits = torch.randn(6, 50, device=device)
+    target = torch.randint(0, 50, (6,), device=device)
+    target[2] = -1
+    dout = torch.randn(6, device=device) if reduction == "none" else None
+    compare(mine, ref, [logits, target], torch.float32, dout)
+
+
+def test_cross_entropy_loss_takes_classes_at_dim_1(device):
+    torch.manual_seed(3)
+    logits = torch.randn(2, 11, 3, 4, device=device)  # (N, C, d1, d2) as torch
+    target = torch.randint(0, 11, (2, 3, 4), device=device)
+    compare(vnn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss(), [logits, target], torch.float32)
+    with pytest.raises(NotImplementedError, match="class weights"):
+        vnn.CrossEntropyLoss(weight=torch.ones(11))
+    with pytest.raises(NotImplementedError, match="class probabilities"):
+        vnn.CrossEntropyLoss()(logits, torch.rand(2, 11, 3, 4, device=device))
+
+
+class TorchGated(torch.nn.Module):
+    """The composite the gated MLPs must equal, on the same parameter names."""
+
+    def __init__(self, hidden, intermediate, bias, act):
+        super().__init__()
+        self.gate_up = torch.nn.Linear(hidden, 2 * intermediate, bias=bias)
+        self.down = torch.nn.Linear(intermediate, hidden, bias=bias)
+        self.act = act
+
+    def forward(self, x):
+        gate, up = self.gate_up(x).chunk(2, dim=-1)
+        return self.down(self.act(gate) * up)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_swiglu_mlp_matches_the_composite(device, bias):
+    torch.manual_seed(4)
+    ref = TorchGated(16, 40, bias, F.silu).to(device)
+    mine = vnn.SwiGLU(16, 40, bias=bias, device=device)
+    assert list(mine.state_dict()) == list(ref.state_dict())
+    assert "hidden=16, intermediate=40" in repr(mine)
+    compare(mine, ref, [torch.randn(2, 3, 16, device=device)], torch.float32)
+
+
+def test_geglu_mlp_matches_the_composite(device):
+    torch.manual_seed(5)
+    ref = TorchGated(16, 24, False, lambda t: F.gelu(t, approximate="tanh")).to(device)
+    mine = vnn.GeGLU(16, 24, approximate="tanh", device=device)
+    compare(mine, ref, [torch.randn(5, 16, device=device)], torch.float32)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_linear_cross_entropy_loss_matches_torch(device, bias):
+    torch.manual_seed(6)
+    hidden = torch.randn(2, 5, 16, device=device)
+    weight = torch.randn(70, 16, device=device) * 0.3
+    b = torch.randn(70, device=device) if bias else None
+    target = torch.randint(0, 70, (2, 5), device=device)
+    target[0, 1] = -100
+    leafs = [t.detach().clone().requires_grad_(True) for t in (hidden, weight)]
+    b1 = b.detach().clone().requires_grad_(True) if bias else None
+    loss = vnn.LinearCrossEntropyLoss(label_smoothing=0.05)(*leafs, target, b1)
+    loss.backward()
+    refs = [t.detach().clone().requires_grad_(True) for t in (hidden, weight)]
+    b2 = b.detach().clone().requires_grad_(True) if bias else None
+    ref_loss = F.cross_entropy(F.linear(refs[0], refs[1], b2).flatten(0, 1), target.flatten(),
+                               label_smoothing=0.05)
+    ref_loss.backward()
+    assert_close(loss, ref_loss)
+    for g, r in zip(leafs + ([b1] if bias else []), refs + ([b2] if bias else [])):
+        assert_close(g.grad, r.grad, reduced=True)
+
+
+def reference_rope(x, head_dim, base, interleaved, offset):
+    """Rotary embedding written out: angle(pos, i) = pos * base^(-2i / head_dim)."""
+    seq = x.shape[2]
+    inv_freq = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
+    angles = torch.outer(torch.arange(offset, offset + seq, dtype=torch.float64), inv_freq)
+    cos, sin = angles.cos().float().to(x.device), angles.sin().float().to(x.device)
+    xf = x.float()
+    if interleaved:
+        x1, x2 = xf[..., 0::2], xf[..., 1::2]
+        return torch.stack((x1 * cos - x2 * sin, x2 * cos + x1 * sin), -1).flatten(-2).to(x.dtype)
+    x1, x2 = xf.chunk(2, -1)
+    return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), -1).to(x.dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("interleaved", [False, True])
+def test_rotary_embedding_matches_the_formula(device, dtype, interleaved):
+    torch.manual_seed(7)
+    rope = vnn.RotaryEmbedding(16, 32, base=500.0, interleaved=interleaved, device=device)
+    assert rope.state_dict() == {} and rope.cos.shape == (32, 8)
+    q = torch.randn(2, 4, 6, 16, device=device, dtype=dtype)
+    k = torch.randn(2, 2, 6, 16, device=device, dtype=dtype)
+    q1, k1 = (t.clone().requires_grad_(True) for t in (q, k))
+    q_out, k_out = rope(q1, k1, position_offset=3)
+    dq, dk = torch.randn_like(q), torch.randn_like(k)
+    torch.autograd.backward([q_out, k_out], [dq, dk])
+    q2, k2 = (t.float().requires_grad_(True) for t in (q, k))
+    ref_q = reference_rope(q2, 16, 500.0, interleaved, 3)
+    ref_k = reference_rope(k2, 16, 500.0, interleaved, 3)
+    torch.autograd.backward([ref_q, ref_k], [dq.float(), dk.float()])
+    assert q_out.dtype == dtype
+    for a, b in ((q_out, ref_q), (k_out, ref_k), (q1.grad, q2.grad), (k1.grad, k2.grad)):
+        assert_close(a, b, dtype)
+
+
+def test_rotary_embedding_bshd_and_query_only(device):
+    rope = vnn.RotaryEmbedding(8, 10)
+    assert "head_dim=8, max_seq_len=10" in repr(rope)
+    rope = rope.to(device)
+    q = torch.randn(1, 5, 3, 8, device=device)  # (batch, seq, heads, head_dim)
+    q_out, k_out = rope(q, layout="bshd")
+    assert k_out is None
+    expected = reference_rope(q.transpose(1, 2), 8, 10000.0, False, 0).transpose(1, 2)
+    assert_close(q_out, expected)
+    with pytest.raises(ValueError, match="head_dim must be even"):
+        vnn.RotaryEmbedding(7, 10)

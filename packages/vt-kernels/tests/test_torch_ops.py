@@ -1,0 +1,245 @@
+import pytest
+import torch
+import vt.kernels as vk
+from conftest import ON_GPU
+from tolerances import assert_close
+from torch.library import opcheck
+from vt.kernels import torch_ops as ops
+
+# test_aot_dispatch_* traces forward and backward through AOTAutograd: slow under the
+# interpreter, so CPU runs check it on a few ops and GPU runs on all of them.
+BASIC = ("test_schema", "test_autograd_registration", "test_faketensor")
+WITH_AOT = BASIC + ("test_aot_dispatch_dynamic",)
+
+
+def leaves(*tensors):
+    return [t.detach().clone().requires_grad_(True) if t is not None else None for t in tensors]
+
+
+def grads_of(fn, inputs, dout):
+    """Outputs of fn(*inputs) and the gradients of <outputs, dout> for the float leaves."""
+    leafs = leaves(*inputs)
+    out = fn(*leafs)
+    outs = out if isinstance(out, tuple) else (out,)
+    torch.autograd.backward([o for o in outs if o is not None],
+                            [d for o, d in zip(outs, dout) if o is not None])
+    return outs, [t.grad for t in leafs if t is not None]
+
+
+def check_against_eager(op_fn, eager_fn, inputs, douts, **tol):
+    outs, grads = grads_of(op_fn, inputs, douts)
+    outs2, grads2 = grads_of(eager_fn, inputs, douts)
+    for a, b in zip(outs, outs2):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert a.shape == b.shape and a.dtype == b.dtype and a.stride() == b.stride()
+            assert_close(a, b, **tol)
+    assert len(grads) == len(grads2)
+    for a, b in zip(grads, grads2):
+        assert_close(a, b, reduced=True, **tol)
+
+
+def cases(device):
+    """(name, op, op args, torch_ops function, eager vt.kernels function, function inputs)."""
+    g = torch.Generator().manual_seed(0)
+
+    def rnd(*shape):
+        return torch.randn(*shape, generator=g).to(device)
+
+    x, w, b = rnd(3, 5, 24), rnd(24), rnd(24)
+    cos, sin = rnd(12, 4), rnd(12, 4)
+    q, k = rnd(1, 2, 6, 8), rnd(1, 1, 6, 8)
+    logits = rnd(2, 3, 33)
+    target = torch.tensor([[1, -100, 32], [0, 5, 7]], device=device)
+    packed = rnd(4, 2, 20)
+    aq, ak, av = rnd(1, 2, 16, 64), rnd(1, 1, 16, 64), rnd(1, 1, 16, 64)
+    return [
+        ("rms_norm", ops.rms_norm, vk.rms_norm, (x, w)),
+        ("rms_norm_no_weight", ops.rms_norm, vk.rms_norm, (x, None)),
+        ("layer_norm", ops.layer_norm, vk.layer_norm, (x, w, b)),
+        ("layer_norm_no_bias", ops.layer_norm, vk.layer_norm, (x, w, None)),
+        ("softmax", ops.softmax, vk.softmax, (x,)),
+        ("softmax_dim1", lambda t: ops.softmax(t, 1), lambda t: vk.softmax(t, 1), (x,)),
+        ("log_softmax", ops.log_softmax, vk.log_softmax, (x,)),
+        ("log_softmax_dim0", lambda t: ops.log_softmax(t, 0), lambda t: vk.log_softmax(t, 0),
+         (x,)),
+        ("apply_rotary", lambda a, c: ops.apply_rotary(a, c, cos, sin, 2),
+         lambda a, c: vk.apply_rotary(a, c, cos, sin, 2), (q, k)),
+        ("apply_rotary_q_only_interleaved",
+         lambda a: ops.apply_rotary(a, None, cos, sin, interleaved=True),
+         lambda a: vk.apply_rotary(a, None, cos, sin, interleaved=True), (q,)),
+        ("gelu", ops.gelu, vk.gelu, (x,)),
+        ("gelu_tanh", lambda t: ops.gelu(t, "tanh"), lambda t: vk.gelu(t, "tanh"), (x,)),
+        ("swiglu_packed", ops.swiglu, vk.swiglu, (packed,)),
+        ("swiglu_two_inputs", ops.swiglu, vk.swiglu, (x, w.expand(3, 5, 24))),
+        ("geglu_packed", ops.geglu, vk.geglu, (packed,)),
+        *[(f"cross_entropy_{r}",
+           lambda t, r=r: ops.cross_entropy(t, target, label_smoothing=0.1, reduction=r),
+           lambda t, r=r: vk.cross_entropy(t, target, label_smoothing=0.1, reduction=r),
+           (logits,)) for r in ("mean", "sum", "none")],
+        ("attention_causal", lambda a, c, d: ops.attention(a, c, d, causal=True),
+         lambda a, c, d: vk.attention(a, c, d, causal=True), (aq, ak, av)),
+    ]
+
+
+CASE_NAMES = [c[0] for c in cases("cpu")]
+
+
+def pick(device, name):
+    return next(c for c in cases(device) if c[0] == name)
+
+
+def douts(outs, gen_seed=1):
+    g = torch.Generator().manual_seed(gen_seed)
+    return [torch.randn(o.shape, generator=g).to(o.device, o.dtype) if o is not None else None
+            for o in (outs if isinstance(outs, tuple) else (outs,))]
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_values_and_gradients_match_the_eager_functions(device, name):
+    _, op_fn, eager_fn, inputs = pick(device, name)
+    dout = douts(eager_fn(*inputs))
+    check_against_eager(op_fn, eager_fn, inputs, dout)
+
+
+def opcheck_args(device):
+    """Direct op calls (the raw schemas) for opcheck, with leaves that require grad."""
+    g = torch.Generator().manual_seed(2)
+
+    def rnd(*shape, grad=True):
+        return torch.randn(*shape, generator=g).to(device).requires_grad_(grad)
+
+    target = torch.tensor([3, -100, 0, 7], device=device)
+    return {
+        "rms_norm": [(rnd(4, 16), rnd(16), 1e-6), (rnd(4, 16), None, 1e-6)],
+        "layer_norm": [(rnd(4, 16), rnd(16), rnd(16), 1e-5), (rnd(4, 16), None, None, 1e-5)],
+        "softmax": [(rnd(3, 4, 8), 1)],
+        "log_softmax": [(rnd(3, 8), 1)],
+        "apply_rotary": [(rnd(1, 2, 4, 8), rnd(1, 2, 4, 8), rnd(6, 4, grad=False),
+                          rnd(6, 4, grad=False), 1, False, "bhsd"),
+                         (rnd(1, 4, 2, 8), None, rnd(6, 2, grad=False), rnd(6, 2, grad=False),
+                          0, True, "bshd")],
+        "gelu": [(rnd(4, 8), "none")],
+        "swiglu": [(rnd(4, 16), None, "none"), (rnd(4, 8), rnd(4, 8), "none")],
+        "geglu": [(rnd(4, 16), None, "tanh")],
+        "cross_entropy": [(rnd(4, 10), target, -100, 0.0, 0.0, r) for r in ("mean", "sum", "none")]
+        + [(rnd(4, 10), target.int(), -100, 0.1, 1e-3, "mean")],
+        "attention": [(rnd(1, 2, 16, 64), rnd(1, 1, 16, 64), rnd(1, 1, 16, 64), True, None)],
+    }
+
+
+AOT_ON_CPU = ("rms_norm", "cross_entropy")
+
+
+@pytest.mark.parametrize("name", list(opcheck_args("cpu")))
+def test_opcheck(device, name):
+    op = getattr(torch.ops.vt_kernels, name)
+    utils = WITH_AOT if ON_GPU or name in AOT_ON_CPU else BASIC
+    for i, args in enumerate(opcheck_args(device)[name]):
+        # One AOT trace per op on CPU is enough: later argument sets reuse the same code paths.
+        use = utils if i == 0 or ON_GPU else BASIC
+        result = opcheck(op, args, test_utils=use)
+        assert all(v == "SUCCESS" for v in result.values()), result
+
+
+def test_backward_ops_pass_schema_and_fake_checks(device):
+    x, dy, w = torch.randn(3, 8, device=device), torch.randn(3, 8, device=device), torch.randn(8)
+    w = w.to(device)
+    _, rstd = torch.ops.vt_kernels.rms_norm(x, w, 1e-6)
+    y = torch.ops.vt_kernels.softmax(x, 1)
+    for op, args in [(torch.ops.vt_kernels.rms_norm_backward, (dy, x, w, rstd)),
+                     (torch.ops.vt_kernels.rms_norm_backward, (dy, x, None, rstd)),
+                     (torch.ops.vt_kernels.softmax_backward, (y, dy, 1)),
+                     (torch.ops.vt_kernels.swiglu_backward, (dy[:, :4], x, None, "none"))]:
+        result = opcheck(op, args, test_utils=("test_schema", "test_faketensor"))
+        assert all(v == "SUCCESS" for v in result.values()), result
+
+
+def test_unused_outputs_and_strided_gradients(device):
+    q, k = torch.randn(1, 2, 6, 8, device=device), torch.randn(1, 2, 6, 8, device=device)
+    cos, sin = torch.randn(8, 4, device=device), torch.randn(8, 4, device=device)
+    q1, k1 = leaves(q, k)
+    q_out, _ = ops.apply_rotary(q1, k1, cos, sin)
+    q_out.sum().backward()  # k_out unused: its gradient is zero
+    q2, = leaves(q)
+    vk.apply_rotary(q2, None, cos, sin)[0].sum().backward()
+    assert_close(q1.grad, q2.grad)
+    assert torch.count_nonzero(k1.grad) == 0
+    x1, = leaves(torch.randn(8, 6, device=device))
+    dy = torch.randn(6, 8, device=device).t()  # a transposed gradient
+    ops.softmax(x1).backward(dy)
+    x2, = leaves(x1.detach())
+    vk.softmax(x2).backward(dy)
+    assert_close(x1.grad, x2.grad)
+
+
+def test_bad_input_raises():
+    with pytest.raises(ValueError, match="reduction"):
+        ops.cross_entropy(torch.randn(2, 4), torch.tensor([0, 1]), reduction="avg")
+    with pytest.raises(RuntimeError, match="target has shape"):
+        ops.cross_entropy(torch.randn(2, 4), torch.tensor([0, 1, 2]))
+    with pytest.raises(RuntimeError, match="even last dim"):
+        ops.swiglu(torch.randn(2, 5))
+    with pytest.raises(TypeError, match="rms_norm: x must be float32"):
+        ops.rms_norm(torch.ones(2, 4, dtype=torch.int64))
+    with pytest.raises(RuntimeError, match=r"layer_norm: weight has shape \(3,\)"):
+        ops.layer_norm(torch.randn(2, 4), torch.ones(3))
+    with pytest.raises(RuntimeError, match="approximate must be"):
+        ops.gelu(torch.randn(2), "fast")
+    with pytest.raises(RuntimeError, match="heads_q 3 is not a multiple"):
+        ops.attention(torch.randn(1, 3, 4, 64), torch.randn(1, 2, 4, 64), torch.randn(1, 2, 4, 64))
+    with pytest.raises(IndexError, match="dimension out of range"):
+        ops.softmax(torch.randn(2, 5), 2)
+    with pytest.raises(NotImplementedError, match="per-sequence offset"):
+        ops.apply_rotary(torch.randn(1, 1, 2, 4), None, torch.randn(4, 2), torch.randn(4, 2),
+                         torch.tensor([0]))
+
+
+class TinyModel(torch.nn.Module):
+    """RMSNorm + SwiGLU MLP + cross-entropy through the nn modules (custom ops when compiling)."""
+
+    def __init__(self, hidden=16, intermediate=24, vocab=32):
+        super().__init__()
+        from vt.kernels import nn as vnn
+
+        self.norm = vnn.RMSNorm(hidden, eps=1e-6)
+        self.mlp = vnn.SwiGLU(hidden, intermediate)
+        self.head = torch.nn.Linear(hidden, vocab, bias=False)
+        self.loss = vnn.CrossEntropyLoss()
+
+    def forward(self, x, target):
+        h = x + self.mlp(self.norm(x))
+        return self.loss(self.head(h), target)
+
+
+def _compile_and_compare(device, backend):
+    torch.manual_seed(3)
+    model = TinyModel().to(device)
+    x = torch.randn(2, 5, 16, device=device)
+    target = torch.randint(0, 32, (2, 5), device=device).view(-1)
+    target[3] = -100
+
+    def step(m, inp):
+        m.zero_grad()
+        loss = m(inp.reshape(-1, 16), target)
+        loss.backward()
+        return loss.detach(), [p.grad.clone() for p in m.parameters()]
+
+    torch._dynamo.reset()
+    explanation = torch._dynamo.explain(model)(x.reshape(-1, 16), target)
+    assert explanation.graph_break_count == 0, explanation.break_reasons
+    compiled = torch.compile(model, fullgraph=True, backend=backend)
+    loss_c, grads_c = step(compiled, x)
+    loss_e, grads_e = step(model, x)
+    assert_close(loss_c, loss_e)
+    for a, b in zip(grads_c, grads_e):
+        assert_close(a, b, reduced=True)
+
+
+def test_compiled_model_has_no_graph_breaks(device):
+    _compile_and_compare(device, "aot_eager")
+
+
+@pytest.mark.cuda
+def test_compiled_model_with_inductor(device):
+    _compile_and_compare(device, "inductor")
