@@ -140,4 +140,4 @@ def test_api_capsule_and_abi_version():
     capsule = vt._C._api_capsule()
     assert type(capsule).__name__ == "PyCapsule"
     assert "vt.core.api" in repr(capsule)
-    assert vt.abi_version() == (1, 1)
+    assert vt.abi_version() == (1, 2)
