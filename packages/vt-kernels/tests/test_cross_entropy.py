@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 import vt.kernels as vk
+from foreign_producers import DLPackOnly
 from tolerances import DTYPES, assert_close
 from vt.kernels.cross_entropy import cross_entropy, cross_entropy_backward, cross_entropy_forward
 
@@ -261,36 +262,6 @@ def test_large_vocabularies_on_gpu(dtype, vocab, inplace):
     loss2.backward()
     assert_close(loss, loss2, dtype)
     assert_close(x1.grad, x2.grad, dtype)
-
-
-class DLPackOnly:
-    """A foreign CUDA array over torch memory that speaks only DLPack and allocates likewise."""
-
-    def __init__(self, tensor):
-        self.t = tensor
-
-    def __dlpack__(self, *args, **kwargs):
-        return self.t.__dlpack__(*args, **kwargs)
-
-    def __dlpack_device__(self):
-        return self.t.__dlpack_device__()
-
-    def __array_namespace__(self):
-        return DLPackOnlyNamespace()
-
-
-class DLPackOnlyNamespace:
-    float32, float16, bfloat16, int64, uint16 = (torch.float32, torch.float16, torch.bfloat16,
-                                                 torch.int64, torch.uint16)
-
-    def empty(self, shape, dtype):
-        return DLPackOnly(torch.empty(shape, dtype=dtype, device="cuda"))
-
-    def reshape(self, x, shape):
-        return DLPackOnly(x.t.reshape(shape))
-
-    def from_dlpack(self, x):
-        return DLPackOnly(torch.from_dlpack(x))
 
 
 @pytest.mark.cuda

@@ -2,6 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest import ON_GPU
+from foreign_producers import DLPackOnly
 from tolerances import DTYPES, assert_close
 
 import vt.kernels as vk
@@ -176,35 +177,6 @@ def test_bad_input_raises_torch_exception_types(device):
     if ON_GPU:
         with pytest.raises(RuntimeError, match="one device"):
             layer_norm(x, torch.ones(8))
-
-
-class DLPackOnly:
-    """A foreign CUDA array over torch memory: it speaks only DLPack and allocates likewise."""
-
-    def __init__(self, tensor):
-        self.t = tensor
-
-    def __dlpack__(self, *args, **kwargs):
-        return self.t.__dlpack__(*args, **kwargs)
-
-    def __dlpack_device__(self):
-        return self.t.__dlpack_device__()
-
-    def __array_namespace__(self):
-        return DLPackOnlyNamespace()
-
-
-class DLPackOnlyNamespace:
-    float32, float16, bfloat16, uint16 = torch.float32, torch.float16, torch.bfloat16, torch.uint16
-
-    def empty(self, shape, dtype):
-        return DLPackOnly(torch.empty(shape, dtype=dtype, device="cuda"))
-
-    def reshape(self, x, shape):
-        return DLPackOnly(x.t.reshape(shape))
-
-    def from_dlpack(self, x):
-        return DLPackOnly(torch.from_dlpack(x))
 
 
 @pytest.mark.cuda

@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+from foreign_producers import DLPackOnly
 from tolerances import DTYPES, assert_close
 
 import vt.kernels as vk
@@ -129,35 +130,6 @@ def test_softmax_and_log_softmax_are_separate_registry_kernels(device):
         assert _registry.select("log_softmax", x, True).backend == "reference"
         assert _registry.select("softmax", x, False).backend == "triton"
         assert_close(log_softmax(x), torch.log_softmax(x, -1))
-
-
-class DLPackOnly:
-    """A foreign CUDA array over torch memory: it speaks only DLPack and allocates likewise."""
-
-    def __init__(self, tensor):
-        self.t = tensor
-
-    def __dlpack__(self, *args, **kwargs):
-        return self.t.__dlpack__(*args, **kwargs)
-
-    def __dlpack_device__(self):
-        return self.t.__dlpack_device__()
-
-    def __array_namespace__(self):
-        return DLPackOnlyNamespace()
-
-
-class DLPackOnlyNamespace:
-    float32, float16, bfloat16, uint16 = torch.float32, torch.float16, torch.bfloat16, torch.uint16
-
-    def empty(self, shape, dtype):
-        return DLPackOnly(torch.empty(shape, dtype=dtype, device="cuda"))
-
-    def reshape(self, x, shape):
-        return DLPackOnly(x.t.reshape(shape))
-
-    def from_dlpack(self, x):
-        return DLPackOnly(torch.from_dlpack(x))
 
 
 @pytest.mark.cuda
