@@ -861,6 +861,8 @@ def foreign_arrays(fn):
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
+        if args and is_torch_tensor(args[0]):  # a torch call: skip the scan for foreign arrays
+            return fn(*args, **kwargs)
         values = (*args, *kwargs.values())
         if not any(is_foreign(v) for v in _flatten(values)):
             return fn(*args, **kwargs)

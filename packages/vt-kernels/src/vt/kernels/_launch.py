@@ -14,9 +14,13 @@ from ._driver import sm_count as driver_sm_count
 from ._foreign import DeviceArray, is_foreign
 
 
+# Read once, as Triton does when it decorates the kernels at import.
+_INTERPRETING = os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
 def interpreting() -> bool:
     """Triton's CPU interpreter, for tests on machines without a GPU."""
-    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+    return _INTERPRETING
 
 
 def _device_type(x) -> str:

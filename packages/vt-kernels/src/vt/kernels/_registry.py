@@ -45,6 +45,10 @@ def _env_choice() -> str | None:
     return _check_backend(value) if value else None
 
 
+# VT_KERNELS_IMPL is read once, when vt.kernels is imported (calls stay free of env lookups).
+_ENV_CHOICE = _env_choice()
+
+
 def _always(*args, **kwargs) -> None:
     return None
 
@@ -92,7 +96,7 @@ def get_impl(kernel: str) -> str:
     for scope_kernel, backend in reversed(stack):
         if scope_kernel in (None, kernel):
             return backend
-    return _per_kernel.get(kernel) or _global[0] or _env_choice() or _DEFAULT_ORDER[0]
+    return _per_kernel.get(kernel) or _global[0] or _ENV_CHOICE or _DEFAULT_ORDER[0]
 
 
 @contextmanager
