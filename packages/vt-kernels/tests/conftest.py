@@ -6,6 +6,9 @@ import torch
 
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")  # before anything imports triton
+# Compiled CuTeDSL kernels stay in memory (hermetic runs); test_cutedsl_disk_cache.py turns the
+# disk cache on in a temporary directory.
+os.environ.setdefault("VT_KERNELS_CUTEDSL_DISK_CACHE", "0")
 
 import pytest  # noqa: E402
 

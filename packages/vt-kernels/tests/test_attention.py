@@ -1,3 +1,4 @@
+import importlib
 import math
 
 import pytest
@@ -171,6 +172,48 @@ def test_non_contiguous_inputs_and_expanded_gradient(device):
         assert_close(x.grad, y.grad, reduced=True)
     assert_close(attention(q, k, v, causal=True), composite(q, k, v, True, 0.125)[0], atol=2e-5,
                  rtol=2e-5)
+
+
+def _forward_kernels_used(monkeypatch, run):
+    """Which dense forward kernels ("tma", "pointer") `run` launched."""
+    module = importlib.import_module("vt.kernels.attention")
+    used = []
+    for name, tag in (("_attn_fwd_tma_tuned", "tma"), ("_attn_fwd_tuned", "pointer")):
+        kernel = getattr(module, name)
+        monkeypatch.setattr(module, name, _Recording(kernel, tag, used))
+    run()
+    return used
+
+
+class _Recording:
+    def __init__(self, kernel, tag, log):
+        self.kernel, self.tag, self.log = kernel, tag, log
+
+    def __getitem__(self, grid):
+        self.log.append(self.tag)
+        return self.kernel[grid]
+
+
+def test_forward_takes_tma_only_where_descriptors_can_describe_the_inputs(device, monkeypatch):
+    if device == "cuda" and torch.cuda.get_device_capability()[0] < 9:
+        pytest.skip("TMA needs sm_90 or newer")
+    q, k, v, _ = make(device, torch.float32, 1, 4, 2, 21, 34, 64, seed=6)
+    ref = composite(q, k, v, True, 0.125)[0]
+    out = []
+    assert _forward_kernels_used(monkeypatch, lambda: out.append(
+        attention(q, k, v, causal=True))) == ["tma"]
+    assert_close(out[-1], ref, atol=2e-5, rtol=2e-5)
+    # One element past a 16-byte boundary: TMA cannot take the base address.
+    shifted = torch.empty(q.numel() + 1, device=device)[1:].view(q.shape).copy_(q)
+    assert _forward_kernels_used(monkeypatch, lambda: out.append(
+        attention(shifted, k, v, causal=True))) == ["pointer"]
+    assert_close(out[-1], ref, atol=2e-5, rtol=2e-5)
+    # A head_dim-strided row layout whose row stride is not a 16-byte multiple.
+    wide = torch.empty(1, 4, 21, 65, device=device)[..., :64]
+    wide.copy_(q)
+    assert _forward_kernels_used(monkeypatch, lambda: out.append(
+        attention(wide, k, v, causal=True))) == ["pointer"]
+    assert_close(out[-1], ref, atol=2e-5, rtol=2e-5)
 
 
 def test_triton_and_reference_backends_agree(device):

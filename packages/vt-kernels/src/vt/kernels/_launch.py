@@ -9,6 +9,7 @@ import triton
 
 from ._compat import is_torch_tensor, torch
 from ._driver import available as cuda_driver_available
+from ._driver import capability as driver_capability
 from ._driver import install_reason
 from ._driver import sm_count as driver_sm_count
 from ._foreign import DeviceArray, is_foreign
@@ -107,6 +108,18 @@ def sm_count(device_index: int) -> int:
     if not interpreting() and cuda_driver_available():
         return driver_sm_count(device_index)  # foreign arrays without torch
     return 4  # the interpreter: a few programs are enough to exercise the partial sums
+
+
+@functools.lru_cache(maxsize=16)
+def _capability(device_index: int) -> tuple[int, int]:
+    if torch is not None and torch.cuda.is_available():
+        return torch.cuda.get_device_capability(device_index)
+    return driver_capability(device_index)  # foreign arrays without torch
+
+
+def capability(x) -> tuple[int, int]:
+    """(major, minor) compute capability of the GPU holding the CUDA array x."""
+    return _capability(x.device.index or 0)
 
 
 def tuned(configs: list) -> list:

@@ -23,6 +23,7 @@ from cutlass.memory import SmemAllocator
 from .._checks import dtype_name
 from .._compat import is_torch_tensor, torch
 from .._launch import sm_count
+from . import _disk_cache as disk_cache
 
 CUTE_DTYPES = {"float32": cutlass.Float32, "float16": cutlass.Float16, "bfloat16": cutlass.BFloat16}
 WARP = 32
@@ -207,18 +208,28 @@ _compile_lock = threading.Lock()
 
 
 def compile_once(key, build) -> Kernel:
-    """The compiled kernel for `key`. `build()` returns (jit program, placeholder arguments,
-    compile options or None) and runs once per key."""
+    """The compiled kernel for `key`, from memory, else from the disk cache, else compiled.
+    `build()` returns (jit program, placeholder arguments, compile options or None); it is cheap
+    (the tracing and lowering happen in cute.compile)."""
     kernel = _compiled.get(key)
     if kernel is None:
         with _compile_lock:
             kernel = _compiled.get(key)
             if kernel is None:
-                program, args, options = build()
-                compiled = cute.compile(program, *args, options=options) if options else \
-                    cute.compile(program, *args)
-                kernel = _compiled[key] = Kernel(compiled, args)
+                kernel = _compiled[key] = _load_or_compile(key, build)
     return kernel
+
+
+def _load_or_compile(key, build) -> Kernel:
+    program, args, options = build()
+    name = disk_cache.entry_name(key, options) if disk_cache.enabled() else None
+    compiled = disk_cache.load(name) if name else None
+    if compiled is None:
+        compiled = cute.compile(program, *args, options=options) if options else \
+            cute.compile(program, *args)
+        if name:
+            disk_cache.store(name, compiled)
+    return Kernel(compiled, args)
 
 
 def arch_options(arch: str | None) -> str | None:
