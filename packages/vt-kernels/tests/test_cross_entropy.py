@@ -224,7 +224,9 @@ def test_triton_and_reference_backends_agree(device, inplace):
                                  inplace_backward=inplace)
             loss.backward(torch.linspace(0.5, 2.0, 6, device=device))
             results[backend] = (loss, x1.grad)
-    assert vk.explain("cross_entropy", x, t, -100, 0.0, 0.0)[0] == ("triton", None)
+    # The default: Triton, or the CuTeDSL backend where it measured faster (when installed).
+    assert vk.explain("cross_entropy", x, t, -100, 0.0, 0.0)[0] in (("triton", None),
+                                                                    ("cutedsl", None))
     assert_close(results["triton"][0], results["reference"][0], equal_nan=True)
     assert_close(results["triton"][1], results["reference"][1], equal_nan=True)
 

@@ -1,7 +1,8 @@
 """Which implementation runs each kernel: Triton, CuTeDSL or the torch reference.
 
 Every kernel family registers one `Impl` per backend. A call picks the preferred backend (per
-kernel, else global, else `VT_KERNELS_IMPL`, else the default order) and falls back along the
+kernel, else global, else `VT_KERNELS_IMPL`, else the backend a family measured faster for these
+inputs, else the default order) and falls back along the
 default order when that backend cannot take the inputs (wrong device, unsupported shape, library
 missing). `explain` says why each backend was or was not taken.
 """
@@ -32,6 +33,8 @@ _impls: dict[str, dict[str, Impl]] = {}
 _per_kernel: dict[str, str] = {}
 _global: list[str | None] = [None]
 _local = threading.local()  # use_impl overrides, innermost last
+# kernel -> (backend, when(*args)): the default for inputs where that backend measured faster
+_faster: dict[str, tuple[str, Callable[..., bool]]] = {}
 
 
 def _check_backend(backend: str) -> str:
@@ -58,6 +61,13 @@ def register(kernel: str, backend: str, forward: Callable, backward: Callable | 
     impl = Impl(kernel, _check_backend(backend), forward, backward, supports or _always)
     _impls.setdefault(kernel, {})[backend] = impl
     return impl
+
+
+def prefer_when(kernel: str, backend: str, when: Callable[..., bool]) -> None:
+    """Makes `backend` the default for `kernel` on the inputs where `when(*args)` is true (where
+    it measured faster than the default order's first); any explicit choice still wins."""
+    _table(kernel)
+    _faster[kernel] = (_check_backend(backend), when)
 
 
 def kernels() -> list[str]:
@@ -89,14 +99,29 @@ def set_impl(backend: str | None, kernel: str | None = None) -> None:
         _per_kernel[kernel] = backend
 
 
-def get_impl(kernel: str) -> str:
-    """The backend a call of `kernel` tries first."""
-    _table(kernel)
+def _chosen(kernel: str) -> str | None:
+    """The backend chosen for `kernel` by use_impl, set_impl or VT_KERNELS_IMPL, if any."""
     stack = getattr(_local, "stack", ())
     for scope_kernel, backend in reversed(stack):
         if scope_kernel in (None, kernel):
             return backend
-    return _per_kernel.get(kernel) or _global[0] or _ENV_CHOICE or _DEFAULT_ORDER[0]
+    return _per_kernel.get(kernel) or _global[0] or _ENV_CHOICE
+
+
+def get_impl(kernel: str) -> str:
+    """The backend a call of `kernel` tries first, before per-input defaults (`prefer_when`)."""
+    _table(kernel)
+    return _chosen(kernel) or _DEFAULT_ORDER[0]
+
+
+def _first(kernel: str, args, kwargs) -> str:
+    chosen = _chosen(kernel)
+    if chosen:
+        return chosen
+    faster = _faster.get(kernel)
+    if faster is not None and faster[1](*args, **kwargs):
+        return faster[0]
+    return _DEFAULT_ORDER[0]
 
 
 @contextmanager
@@ -118,7 +143,7 @@ def use_impl(backend: str, kernel: str | None = None):
 def explain(kernel: str, *args, **kwargs) -> list[tuple[str, str | None]]:
     """(backend, reason it cannot run or None) in the order a call would try them."""
     table = _table(kernel)
-    first = get_impl(kernel)
+    first = _first(kernel, args, kwargs)
     order = [first] + [b for b in _DEFAULT_ORDER if b != first]
     return [(b, table[b].supports(*args, **kwargs) if b in table else "not implemented")
             for b in order]
@@ -127,7 +152,7 @@ def explain(kernel: str, *args, **kwargs) -> list[tuple[str, str | None]]:
 def select(kernel: str, *args, **kwargs) -> Impl:
     """The implementation that runs these inputs: the preferred one, else the first fallback."""
     table = _table(kernel)
-    first = get_impl(kernel)
+    first = _first(kernel, args, kwargs)
     impl = table.get(first)
     if impl is not None and impl.supports(*args, **kwargs) is None:
         return impl

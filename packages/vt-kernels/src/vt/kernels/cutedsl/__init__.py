@@ -1,6 +1,7 @@
-"""CuTeDSL backends ("cutedsl") of the memory-bound row kernels: rms_norm, layer_norm, softmax
-and log_softmax. They register only when nvidia-cutlass-dsl imports; otherwise the registry
-keeps using the Triton and reference backends."""
+"""CuTeDSL backends ("cutedsl") of the memory-bound kernels: rms_norm, layer_norm, softmax,
+log_softmax, cross_entropy, rotary, gelu, swiglu, geglu, embedding, adamw and sgd. They register
+only when nvidia-cutlass-dsl imports; otherwise the registry keeps using the Triton and reference
+backends."""
 
 try:
     import cutlass
@@ -8,4 +9,5 @@ except (ImportError, OSError):  # not installed, or its native libraries do not 
     cutlass = None
 
 if cutlass is not None:
-    from . import layer_norm, rms_norm, softmax  # noqa: F401  (registration)
+    from . import (  # noqa: F401  (registration)
+        activations, cross_entropy, embedding, layer_norm, optim, rms_norm, rotary, softmax)
