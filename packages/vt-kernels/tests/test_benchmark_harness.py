@@ -1,5 +1,6 @@
 """CPU tests of the benchmark harness: case collection, error statistics, the report."""
 
+import gc
 import importlib.util
 import math
 import time
@@ -126,7 +127,9 @@ def test_case_modules_build_cases_lazily(path, monkeypatch):
     """Importing a cases module builds Case objects only: CUDA tensors wait for setup()."""
     def refuse():
         raise _CudaAtImport(f"{path.name} initializes CUDA at import")
-    monkeypatch.setattr(torch.cuda, "_lazy_init", refuse)  # the first CUDA allocation calls it
+    if not torch.cuda.is_initialized():  # the first CUDA allocation would initialize it
+        monkeypatch.setattr(torch.cuda, "_lazy_init", refuse)
+    gc.collect()  # earlier tests' garbage must not be freed (and counted) during the import
     before = torch.cuda.memory_allocated() if torch.cuda.is_initialized() else 0
     try:
         module = _load(f"vt_lazy_{path.stem}", path)
