@@ -6,6 +6,9 @@ against the DSL's own marshalling; with a GPU the values and gradients are compa
 
 import ctypes
 import os
+import subprocess
+import sys
+import textwrap
 
 import pytest
 import torch
@@ -110,6 +113,46 @@ def test_fast_launch_arguments_match_the_dsl_marshalling(build):
         size = ctypes.sizeof(slot)
         assert ctypes.string_at(got, size) == ctypes.string_at(want, size)
     del held
+
+
+def _run_python(code):
+    env = dict(os.environ, CUTE_DSL_ARCH=os.environ.get("CUTE_DSL_ARCH", "sm_90a"))
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_importing_vt_kernels_defers_cutlass_until_the_backend_is_asked_for():
+    out = _run_python("""
+        import sys
+        import torch
+        import vt.kernels as vk
+        from vt.kernels import _registry
+        print("cutlass" in sys.modules, "cutedsl" in vk.implementations("rms_norm"))
+        vk.explain("rms_norm", torch.randn(2, 8), None, None, 1e-6)
+        from vt.kernels.cutedsl import rms_norm
+        real = _registry._table("rms_norm")["cutedsl"].forward is rms_norm._forward
+        print("cutlass" in sys.modules, real)
+    """)
+    assert out.split() == ["False", "True", "True", "True"]
+
+
+def test_a_cutlass_that_does_not_import_is_a_reason_not_an_error():
+    out = _run_python("""
+        import sys
+        import torch
+        import vt.kernels as vk
+        sys.modules["cutlass"] = None  # its import now raises ModuleNotFoundError
+        x = torch.randn(2, 8)
+        reasons = dict(vk.explain("rms_norm", x, None, None, 1e-6))
+        print(reasons["cutedsl"])
+        with vk.use_impl("cutedsl", "rms_norm"):
+            y = vk.rms_norm(x, None, 1e-6)  # falls back to the next backend
+        print(torch.allclose(y, x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)))
+    """)
+    assert "nvidia-cutlass-dsl does not import: ModuleNotFoundError" in out
+    assert out.strip().endswith("True")
 
 
 def test_backend_is_registered_and_declines_what_it_cannot_run():
