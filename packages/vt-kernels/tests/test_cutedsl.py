@@ -4,7 +4,6 @@ Without a GPU (CI) every kernel is compiled for sm_90a and its launch arguments 
 against the DSL's own marshalling; with a GPU the values and gradients are compared with torch.
 """
 
-import ctypes
 import os
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import textwrap
 import pytest
 import torch
 from conftest import ON_GPU
+from cutedsl_marshalling import assert_launch_arguments_match
 from tolerances import DTYPES, assert_close
 
 if not ON_GPU:
@@ -70,21 +70,6 @@ def test_vector_width_follows_length_strides_and_addresses():
     assert C.vector_width(64, (torch.empty(1, 64, dtype=torch.bfloat16),), ()) == 8
 
 
-def _dsl_argument(value, placeholder):
-    import cuda.bindings.driver as cuda_driver
-    from cutlass import cute
-    from cutlass.cute.runtime import make_ptr
-
-    if placeholder is None:
-        return None
-    if isinstance(placeholder, cute.Pointer):
-        return make_ptr(placeholder.dtype, value, cute.AddressSpace.gmem,
-                        assumed_align=placeholder.dtype.width // 8)
-    if C._slot_type(placeholder) is ctypes.c_void_p:
-        return cuda_driver.CUstream(value)
-    return value
-
-
 @pytest.mark.parametrize("build", [
     lambda: rms._compiled_forward(C.row_tiling(512, 8), "bfloat16", "bfloat16", None, ARCH),
     lambda: rms._compiled_backward(C.row_tiling(512, 8), "bfloat16", "bfloat16", "bfloat16",
@@ -95,24 +80,7 @@ def _dsl_argument(value, placeholder):
 ], ids=["rms_norm_fwd", "rms_norm_bwd", "layer_norm_bwd", "log_softmax_fwd"])
 def test_fast_launch_arguments_match_the_dsl_marshalling(build):
     kernel = build()
-    values = []
-    for i, slot in enumerate(kernel.slots):
-        if slot is None:
-            values.append(None)
-        elif slot is ctypes.c_float:
-            values.append(1e-5 * (i + 1))
-        else:
-            values.append(0x10000 * (i + 1) if slot is ctypes.c_void_p else 1000 + i)
-    expected, _ = kernel.compiled.generate_execution_args(
-        *[_dsl_argument(v, p) for v, p in zip(values, kernel.placeholders)])
-    held, args = kernel.pack(values)
-    present = [slot for slot in kernel.slots if slot is not None]
-    assert len(args) == len(expected) == len(present)
-    for want, got, slot in zip(expected, args, present):
-        want = want.value if isinstance(want, ctypes.c_void_p) else want
-        size = ctypes.sizeof(slot)
-        assert ctypes.string_at(got, size) == ctypes.string_at(want, size)
-    del held
+    assert_launch_arguments_match(kernel)
 
 
 def _run_python(code):

@@ -5,12 +5,12 @@ checked (against the DSL's own marshalling, and what the launchers pass for pack
 strided rows); with a GPU values and gradients are compared with torch composites.
 """
 
-import ctypes
 import os
 
 import pytest
 import torch
 from conftest import ON_GPU
+from cutedsl_marshalling import assert_launch_arguments_match
 from tolerances import DTYPES, assert_close
 
 if not ON_GPU:
@@ -81,43 +81,11 @@ def test_vector_width_follows_length_strides_and_addresses():
     assert A.vector_width(64, [(1026, 2, 0)]) == 1  # base address
 
 
-def _dsl_argument(value, placeholder):
-    import cuda.bindings.driver as cuda_driver
-    from cutlass import cute
-    from cutlass.cute.runtime import make_ptr
-
-    if placeholder is None:
-        return None
-    if isinstance(placeholder, cute.Pointer):
-        return make_ptr(placeholder.dtype, value, cute.AddressSpace.gmem,
-                        assumed_align=placeholder.dtype.width // 8)
-    if C._slot_type(placeholder) is ctypes.c_void_p:
-        return cuda_driver.CUstream(value)
-    return value
-
-
 @pytest.mark.parametrize("shape", [A.UNARY_FWD, A.GATED_BWD])
 def test_fast_launch_arguments_match_the_dsl_marshalling(shape):
     kernel = A._compiled(A.tiling_for(4096, 8, 2), shape, A.GELU_TANH,
                          A._keys(shape, "bfloat16"), ARCH)
-    values = []
-    for i, slot in enumerate(kernel.slots):
-        if slot is None:
-            values.append(None)
-        elif slot is ctypes.c_float:
-            values.append(1e-5 * (i + 1))
-        else:
-            values.append(0x10000 * (i + 1) if slot is ctypes.c_void_p else 1000 + i)
-    expected, _ = kernel.compiled.generate_execution_args(
-        *[_dsl_argument(v, p) for v, p in zip(values, kernel.placeholders)])
-    held, args = kernel.pack(values)
-    present = [slot for slot in kernel.slots if slot is not None]
-    assert len(args) == len(expected) == len(present)
-    for want, got, slot in zip(expected, args, present):
-        want = want.value if isinstance(want, ctypes.c_void_p) else want
-        size = ctypes.sizeof(slot)
-        assert ctypes.string_at(got, size) == ctypes.string_at(want, size)
-    del held
+    assert_launch_arguments_match(kernel)
 
 
 class _Recorder:

@@ -5,7 +5,6 @@ against the DSL's own marshalling; with a GPU the losses, lse and gradients are 
 torch (F.cross_entropy and an independent z-loss composite, float32 math on the same inputs).
 """
 
-import ctypes
 import importlib
 import os
 
@@ -13,6 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest import ON_GPU
+from cutedsl_marshalling import assert_launch_arguments_match
 from tolerances import DTYPES, assert_close
 
 if not ON_GPU:
@@ -21,7 +21,6 @@ pytest.importorskip("cutlass", reason="nvidia-cutlass-dsl is not installed")
 
 import vt.kernels as vk
 from vt.kernels import _registry
-from vt.kernels.cutedsl import _common as C
 from vt.kernels.cutedsl import cross_entropy as ce  # registers the backend
 
 # The Triton family module (vt.kernels.cross_entropy is also the name of the function).
@@ -95,46 +94,12 @@ def test_plans_cover_each_row_once_within_the_register_and_shared_memory_budgets
         assert plan.staged and plan.chunks == 4  # the TARGETS.md row: 64 KB in shared memory
 
 
-def _dsl_argument(value, placeholder):
-    import cuda.bindings.driver as cuda_driver
-    from cutlass import cute
-    from cutlass.cute.runtime import make_ptr
-
-    if placeholder is None:
-        return None
-    if isinstance(placeholder, cute.Pointer):
-        return make_ptr(placeholder.dtype, value, cute.AddressSpace.gmem,
-                        assumed_align=placeholder.dtype.width // 8)
-    if C._slot_type(placeholder) is ctypes.c_void_p:
-        return cuda_driver.CUstream(value)
-    return value
-
-
 @pytest.mark.parametrize("mode, g_key, t_key", [
     ("fwd", None, "int64"), ("fwd_grad", None, "int32"), ("fwd_grad", "float32", "int64"),
     ("bwd", "float32", "int32")])
 def test_fast_launch_arguments_match_the_dsl_marshalling(mode, g_key, t_key):
     kernel = ce._compiled(ce._plan(1000, 8, 2), mode, "bfloat16", t_key, g_key, True, True, ARCH)
-    values = []
-    for i, slot in enumerate(kernel.slots):
-        if slot is None:
-            values.append(None)
-        elif slot is ctypes.c_float:
-            values.append(1e-3 * (i + 1))
-        elif slot is ctypes.c_void_p:
-            values.append(0x10000 * (i + 1))
-        else:
-            values.append(-100 if i == 12 else 1000 + i)  # a negative ignore_index
-    expected, _ = kernel.compiled.generate_execution_args(
-        *[_dsl_argument(v, p) for v, p in zip(values, kernel.placeholders)])
-    held, args = kernel.pack(values)
-    present = [slot for slot in kernel.slots if slot is not None]
-    assert len(args) == len(expected) == len(present)
-    for want, got, slot in zip(expected, args, present):
-        want = want.value if isinstance(want, ctypes.c_void_p) else want
-        size = ctypes.sizeof(slot)
-        assert ctypes.string_at(got, size) == ctypes.string_at(want, size)
-    del held
+    assert_launch_arguments_match(kernel)
 
 
 def test_backend_is_registered_and_declines_what_it_cannot_run():

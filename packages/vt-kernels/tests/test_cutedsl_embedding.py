@@ -5,13 +5,13 @@ checked against the DSL's own marshalling; with a GPU the forward and dweight ar
 F.embedding (float32 reference from the same low-precision inputs).
 """
 
-import ctypes
 import os
 
 import pytest
 import torch
 import torch.nn.functional as F
 from conftest import ON_GPU
+from cutedsl_marshalling import assert_launch_arguments_match
 from tolerances import DTYPES, assert_close
 
 if not ON_GPU:
@@ -46,21 +46,6 @@ def test_vector_widths_of_the_compiled_variants():
     assert cuted._widest(37, ("float32",)) == 1
 
 
-def _dsl_argument(value, placeholder):
-    import cuda.bindings.driver as cuda_driver
-    from cutlass import cute
-    from cutlass.cute.runtime import make_ptr
-
-    if placeholder is None:
-        return None
-    if isinstance(placeholder, cute.Pointer):
-        return make_ptr(placeholder.dtype, value, cute.AddressSpace.gmem,
-                        assumed_align=placeholder.dtype.width // 8)
-    if C._slot_type(placeholder) is ctypes.c_void_p:
-        return cuda_driver.CUstream(value)
-    return value
-
-
 @pytest.mark.parametrize("build", [
     lambda: cuted._compiled_gather(C.row_tiling(64, 8), "int64", "bfloat16", "bfloat16", 0, ARCH),
     lambda: cuted._compiled_gather(C.row_tiling(64, 4), "int32", "float32", "bfloat16", 1, ARCH),
@@ -70,24 +55,7 @@ def _dsl_argument(value, placeholder):
 ], ids=["forward", "write_dweight", "claim", "atomic_add", "sum_runs"])
 def test_fast_launch_arguments_match_the_dsl_marshalling(build):
     kernel = build()
-    values = []
-    for i, slot in enumerate(kernel.slots):
-        if slot is None:
-            values.append(None)
-        elif slot is ctypes.c_void_p:
-            values.append(0x10000 * (i + 1))
-        else:
-            values.append(1000 + i if i % 2 else -1 - i)  # negative ints: padding_idx = -1
-    expected, _ = kernel.compiled.generate_execution_args(
-        *[_dsl_argument(v, p) for v, p in zip(values, kernel.placeholders)])
-    held, args = kernel.pack(values)
-    present = [slot for slot in kernel.slots if slot is not None]
-    assert len(args) == len(expected) == len(present)
-    for want, got, slot in zip(expected, args, present):
-        want = want.value if isinstance(want, ctypes.c_void_p) else want
-        size = ctypes.sizeof(slot)
-        assert ctypes.string_at(got, size) == ctypes.string_at(want, size)
-    del held
+    assert_launch_arguments_match(kernel)
 
 
 def test_backend_is_registered_and_declines_what_it_cannot_run():

@@ -11,6 +11,7 @@ import os
 import pytest
 import torch
 from conftest import ON_GPU
+from cutedsl_marshalling import assert_launch_arguments_match
 from tolerances import assert_close
 
 if not ON_GPU:
@@ -19,7 +20,6 @@ pytest.importorskip("cutlass", reason="nvidia-cutlass-dsl is not installed")
 
 import vt.kernels as vk
 from vt.kernels import _registry, optim
-from vt.kernels.cutedsl import _common as C
 from vt.kernels.cutedsl import optim as cuted  # registers the backend
 from vt.kernels.optim import adamw_step, sgd_step
 
@@ -56,21 +56,6 @@ def test_mixed_dtypes_and_narrow_vectors_compile():
                         True, False, False, ARCH)
 
 
-def _dsl_argument(value, placeholder):
-    import cuda.bindings.driver as cuda_driver
-    from cutlass import cute
-    from cutlass.cute.runtime import make_ptr
-
-    if placeholder is None:
-        return None
-    if isinstance(placeholder, cute.Pointer):
-        return make_ptr(placeholder.dtype, value, cute.AddressSpace.gmem,
-                        assumed_align=placeholder.dtype.width // 8)
-    if C._slot_type(placeholder) is ctypes.c_void_p:
-        return cuda_driver.CUstream(value)
-    return value
-
-
 F32 = cuted.Arrays("float32", "float32", "float32", False, 4)
 
 
@@ -82,24 +67,7 @@ F32 = cuted.Arrays("float32", "float32", "float32", False, 4)
 ], ids=["adamw_step_number", "adamw_step_tensor", "adamw_step_per_tensor", "sgd"])
 def test_fast_launch_arguments_match_the_dsl_marshalling(build):
     kernel = build()
-    values = []
-    for i, slot in enumerate(kernel.slots):
-        if slot is None:
-            values.append(None)
-        elif slot is ctypes.c_float:
-            values.append(1e-5 * (i + 1) - (0.5 if i % 3 == 0 else 0.0))
-        else:
-            values.append(0x10000 * (i + 1) if slot is ctypes.c_void_p else 1000 + i)
-    expected, _ = kernel.compiled.generate_execution_args(
-        *[_dsl_argument(v, p) for v, p in zip(values, kernel.placeholders)])
-    held, args = kernel.pack(values)
-    present = [slot for slot in kernel.slots if slot is not None]
-    assert len(args) == len(expected) == len(present)
-    for want, got, slot in zip(expected, args, present):
-        want = want.value if isinstance(want, ctypes.c_void_p) else want
-        size = ctypes.sizeof(slot)
-        assert ctypes.string_at(got, size) == ctypes.string_at(want, size)
-    del held
+    assert_launch_arguments_match(kernel)
 
 
 def test_adamw_launch_arguments_follow_the_compiled_signature():

@@ -6,12 +6,12 @@ inputs, k None and offsets) and the kernel's index walk (emulated) are checked; 
 values and gradients are compared with a torch composite.
 """
 
-import ctypes
 import os
 
 import pytest
 import torch
 from conftest import ON_GPU
+from cutedsl_marshalling import assert_launch_arguments_match
 from tolerances import DTYPES, assert_close
 
 if not ON_GPU:
@@ -118,45 +118,11 @@ def test_vector_widths_follow_channels_strides_and_addresses():
     assert R.vector_widths(q, None, q, None, wide_cos[:, :64], wide_sin[:, :64]) == (8, 2)
 
 
-def _dsl_argument(value, placeholder):
-    import cuda.bindings.driver as cuda_driver
-    from cutlass import cute
-    from cutlass.cute.runtime import make_ptr
-
-    if placeholder is None:
-        return None
-    if isinstance(placeholder, cute.Pointer):
-        return make_ptr(placeholder.dtype, value, cute.AddressSpace.gmem,
-                        assumed_align=placeholder.dtype.width // 8)
-    if C._slot_type(placeholder) is ctypes.c_void_p:
-        return cuda_driver.CUstream(value)
-    return value
-
-
 @pytest.mark.parametrize("offsets, has_k", [(None, True), ("int32", False)])
 def test_fast_launch_arguments_match_the_dsl_marshalling(offsets, has_k):
     tiling = R.rotary_tiling(8, 4, 64, 128, False, 8, 2048)
     kernel = R._compiled(tiling, "bfloat16", "float32", "float32", offsets, has_k, ARCH)
-    values = []
-    for i, slot in enumerate(kernel.slots):
-        if slot is None:
-            values.append(None)
-        elif slot is ctypes.c_float:
-            values.append(-1.0)
-        elif slot is ctypes.c_int64:
-            values.append(-(3 << 40) - i)  # negative and past 32 bits
-        else:
-            values.append(0x10000 * (i + 1) if slot is ctypes.c_void_p else 1000 + i)
-    expected, _ = kernel.compiled.generate_execution_args(
-        *[_dsl_argument(v, p) for v, p in zip(values, kernel.placeholders)])
-    held, args = kernel.pack(values)
-    present = [slot for slot in kernel.slots if slot is not None]
-    assert len(args) == len(expected) == len(present)
-    for want, got, slot in zip(expected, args, present):
-        want = want.value if isinstance(want, ctypes.c_void_p) else want
-        size = ctypes.sizeof(slot)
-        assert ctypes.string_at(got, size) == ctypes.string_at(want, size)
-    del held
+    assert_launch_arguments_match(kernel)
 
 
 class _Recorder:
