@@ -1,6 +1,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from activation_reference import gelu_composite, silu_composite
 from tolerances import DTYPES, assert_close
 
 import vt.kernels as vk
@@ -19,16 +20,6 @@ from vt.kernels.activations import (
 
 def leaves(*tensors):
     return [t.detach().clone().requires_grad_(True) if t is not None else None for t in tensors]
-
-
-def silu_composite(g):
-    return g * torch.sigmoid(g)
-
-
-def gelu_composite(x, approximate):
-    if approximate == "tanh":
-        return 0.5 * x * (1 + torch.tanh((2 / torch.pi) ** 0.5 * (x + 0.044715 * x ** 3)))
-    return 0.5 * x * (1 + torch.erf(x / 2 ** 0.5))
 
 
 def gated_composite(kernel, approximate):

@@ -9,6 +9,7 @@ import os
 
 import pytest
 import torch
+from activation_reference import gelu_composite, silu_composite
 from conftest import ON_GPU
 from cutedsl_marshalling import assert_launch_arguments_match
 from tolerances import DTYPES, assert_close
@@ -155,16 +156,6 @@ def test_backend_is_registered_and_declines_what_it_cannot_run():
 
 # ---------------------------------------------------------------------------------------------
 # on a GPU: values and gradients against torch composites (float32 math on the same inputs)
-
-
-def silu_composite(g):
-    return g * torch.sigmoid(g)
-
-
-def gelu_composite(x, approximate):
-    if approximate == "tanh":
-        return 0.5 * x * (1 + torch.tanh((2 / torch.pi) ** 0.5 * (x + 0.044715 * x ** 3)))
-    return 0.5 * x * (1 + torch.erf(x / 2 ** 0.5))
 
 
 def activation(kernel, approximate):

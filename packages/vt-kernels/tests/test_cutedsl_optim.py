@@ -12,6 +12,7 @@ import pytest
 import torch
 from conftest import ON_GPU
 from cutedsl_marshalling import assert_launch_arguments_match
+from optim_reference import make_grads, make_params, torch_run
 from tolerances import assert_close
 
 if not ON_GPU:
@@ -165,27 +166,6 @@ STEPS = 6
 FP32 = {"atol": 1e-6, "rtol": 1e-5}
 
 
-def make_params(dtype=torch.float32, shapes=SHAPES, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    return [torch.randn(s, generator=gen).to(device="cuda", dtype=dtype) for s in shapes]
-
-
-def make_grads(params, step):
-    gen = torch.Generator().manual_seed(1000 + step)
-    return [torch.randn(p.shape, generator=gen).to(device=p.device, dtype=p.dtype) for p in params]
-
-
-def torch_run(optimizer_cls, params, **options):
-    """STEPS steps of a torch optimizer on float32 copies of `params`, with make_grads."""
-    copies = [p.detach().float().clone().requires_grad_(True) for p in params]
-    opt = optimizer_cls(copies, foreach=False, **options)
-    for step in range(STEPS):
-        for c, g in zip(copies, make_grads(params, step)):
-            c.grad = g.float()
-        opt.step()
-    return [c.detach() for c in copies]
-
-
 def _selects_cutedsl(kernel, *args):
     with vk.use_impl("cutedsl"):
         impl = _registry.select(kernel, *args)
@@ -203,8 +183,8 @@ ADAMW_OPTIONS = [{"weight_decay": 0.0}, {"weight_decay": 0.1},
     (ADAMW_OPTIONS[1], "tensor"), (ADAMW_OPTIONS[2], "tensor"), (ADAMW_OPTIONS[3], "per_tensor"),
     (ADAMW_OPTIONS[4], "per_tensor")])
 def test_adamw_matches_torch(options, step_kind):
-    params = make_params()
-    expected = torch_run(torch.optim.AdamW, params, **options)
+    params = make_params("cuda", shapes=SHAPES)
+    expected, _ = torch_run(torch.optim.AdamW, params, STEPS, **options)
     lr = options.get("lr", 1e-3)
     beta1, beta2 = options.get("betas", (0.9, 0.999))
     avgs = [torch.zeros_like(p) for p in params]
@@ -242,8 +222,8 @@ SGD_OPTIONS = [{"momentum": 0.0}, {"momentum": 0.0, "weight_decay": 0.1, "maximi
 @pytest.mark.cuda
 @pytest.mark.parametrize("options", SGD_OPTIONS)
 def test_sgd_matches_torch(options):
-    params = make_params()
-    expected = torch_run(torch.optim.SGD, params, lr=0.05, **options)
+    params = make_params("cuda", shapes=SHAPES)
+    expected, _ = torch_run(torch.optim.SGD, params, STEPS, lr=0.05, **options)
     momentum = options["momentum"]
     bufs = [torch.empty_like(p) for p in params] if momentum else None
     with vk.use_impl("cutedsl"):
@@ -260,11 +240,12 @@ def test_sgd_matches_torch(options):
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 @pytest.mark.parametrize("kind", ["adamw", "sgd"])
 def test_master_weights_follow_a_float32_torch_run(kind, dtype):
-    params = make_params(dtype)
+    params = make_params("cuda", dtype, shapes=SHAPES)
     if kind == "adamw":
-        expected = torch_run(torch.optim.AdamW, params, lr=1e-2, weight_decay=0.1)
+        expected, _ = torch_run(torch.optim.AdamW, params, STEPS, lr=1e-2, weight_decay=0.1)
     else:
-        expected = torch_run(torch.optim.SGD, params, lr=0.05, momentum=0.9, nesterov=True)
+        expected, _ = torch_run(torch.optim.SGD, params, STEPS, lr=0.05, momentum=0.9,
+                                nesterov=True)
     leaves = [p.clone().requires_grad_(True) for p in params]
     with vk.use_impl("cutedsl"):
         if kind == "adamw":
@@ -285,7 +266,8 @@ def test_master_weights_follow_a_float32_torch_run(kind, dtype):
 @pytest.mark.cuda
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_low_precision_params_without_master_agree_with_triton(dtype):
-    params = make_params(dtype) + make_params(torch.float32, shapes=[(5,), (300,)])
+    params = (make_params("cuda", dtype, shapes=SHAPES)
+              + make_params("cuda", torch.float32, shapes=[(5,), (300,)]))
     results = {}
     for backend in ("triton", "cutedsl"):
         ps = [p.clone() for p in params]
@@ -306,9 +288,9 @@ def test_low_precision_params_without_master_agree_with_triton(dtype):
 
 @pytest.mark.cuda
 def test_misaligned_tensors_take_narrower_vectors():
-    storage = make_params(shapes=[(20001,)])[0]
+    storage = make_params("cuda", shapes=[(20001,)])[0]
     params = [storage[1:10001], storage[10001:20001]]  # 4-byte aligned bases: 1-element access
-    expected = torch_run(torch.optim.AdamW, params, weight_decay=0.1)
+    expected, _ = torch_run(torch.optim.AdamW, params, STEPS, weight_decay=0.1)
     avgs = [torch.zeros_like(p) for p in params]
     avg_sqs = [torch.zeros_like(p) for p in params]
     with vk.use_impl("cutedsl"):
@@ -324,7 +306,7 @@ def test_misaligned_tensors_take_narrower_vectors():
 
 @pytest.mark.cuda
 def test_repeated_steps_reuse_the_cached_table_and_empty_lists_are_skipped():
-    params = make_params(shapes=[(20,), (30,)])
+    params = make_params("cuda", shapes=[(20,), (30,)])
     grads = make_grads(params, 0)
     avgs = [torch.zeros_like(p) for p in params]
     avg_sqs = [torch.zeros_like(p) for p in params]
@@ -345,8 +327,8 @@ def test_cpu_tensors_fall_back_and_drop_in_optimizers_run_on_cutedsl():
     cpu = [torch.randn(5)]
     with vk.use_impl("cutedsl"):
         sgd_step(cpu, [torch.ones(5)], None, 0.5, 0.0, 0.0, 0.0, False)  # reference backend
-        params = make_params(shapes=[(7, 3), (9000,)])
-        expected = torch_run(torch.optim.AdamW, params, weight_decay=0.1)
+        params = make_params("cuda", shapes=[(7, 3), (9000,)])
+        expected, _ = torch_run(torch.optim.AdamW, params, STEPS, weight_decay=0.1)
         leaves = [p.clone().requires_grad_(True) for p in params]
         opt = optim.AdamW(leaves, weight_decay=0.1)
         for step in range(STEPS):

@@ -3,37 +3,15 @@ import copy
 import pytest
 import torch
 from conftest import ON_GPU
+from optim_reference import make_grads, make_params, torch_run
 from tolerances import assert_close
 
 import vt.kernels as vk
 from vt.kernels import optim
 from vt.kernels.optim import adamw_step, sgd_step
 
-# Odd sizes: one element, tails shorter than a block, more than one chunk (8192 elements).
-SHAPES = [(1,), (7, 3), (1000,), (33, 65), (9000,)]
 STEPS = 10
 FP32 = {"atol": 1e-6, "rtol": 1e-5}
-
-
-def make_params(device, dtype=torch.float32, shapes=SHAPES, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    return [torch.randn(s, generator=gen).to(device=device, dtype=dtype) for s in shapes]
-
-
-def make_grads(params, step):
-    gen = torch.Generator().manual_seed(1000 + step)
-    return [torch.randn(p.shape, generator=gen).to(device=p.device, dtype=p.dtype) for p in params]
-
-
-def torch_run(optimizer_cls, params, **options):
-    """STEPS steps of a torch optimizer on copies of `params` (float32), with make_grads."""
-    copies = [p.detach().float().clone().requires_grad_(True) for p in params]
-    opt = optimizer_cls(copies, foreach=False, **options)
-    for step in range(STEPS):
-        for c, g in zip(copies, make_grads(params, step)):
-            c.grad = g.float()
-        opt.step()
-    return [c.detach() for c in copies], opt
 
 
 ADAMW_OPTIONS = [{"weight_decay": 0.0}, {"weight_decay": 0.1},
@@ -45,7 +23,7 @@ ADAMW_OPTIONS = [{"weight_decay": 0.0}, {"weight_decay": 0.1},
     (ADAMW_OPTIONS[1], "tensor"), (ADAMW_OPTIONS[3], "per_tensor")])
 def test_adamw_step_matches_torch_over_ten_steps(device, options, step_kind):
     params = make_params(device)
-    expected, _ = torch_run(torch.optim.AdamW, params, **options)
+    expected, _ = torch_run(torch.optim.AdamW, params, STEPS, **options)
     lr = options.get("lr", 1e-3)
     beta1, beta2 = options.get("betas", (0.9, 0.999))
     avgs = [torch.zeros_like(p) for p in params]
@@ -75,7 +53,7 @@ SGD_OPTIONS = [{"momentum": 0.0}, {"momentum": 0.0, "weight_decay": 0.1, "maximi
 @pytest.mark.parametrize("options", SGD_OPTIONS)
 def test_sgd_step_matches_torch_over_ten_steps(device, options):
     params = make_params(device)
-    expected, _ = torch_run(torch.optim.SGD, params, lr=0.05, **options)
+    expected, _ = torch_run(torch.optim.SGD, params, STEPS, lr=0.05, **options)
     momentum = options["momentum"]
     bufs = [torch.empty_like(p) for p in params] if momentum else None
     for step in range(STEPS):
@@ -90,7 +68,7 @@ def test_sgd_step_matches_torch_over_ten_steps(device, options):
 @pytest.mark.parametrize("options", [ADAMW_OPTIONS[1], ADAMW_OPTIONS[2]])
 def test_adamw_optimizer_is_a_drop_in_for_torch(device, options):
     params = make_params(device)
-    expected, torch_opt = torch_run(torch.optim.AdamW, params, **options)
+    expected, torch_opt = torch_run(torch.optim.AdamW, params, STEPS, **options)
     leaves = [p.clone().requires_grad_(True) for p in params]
     opt = optim.AdamW(leaves, **options)
     for step in range(STEPS):
@@ -108,7 +86,7 @@ def test_adamw_optimizer_is_a_drop_in_for_torch(device, options):
 @pytest.mark.parametrize("options", [SGD_OPTIONS[0], SGD_OPTIONS[3], SGD_OPTIONS[4]])
 def test_sgd_optimizer_is_a_drop_in_for_torch(device, options):
     params = make_params(device)
-    expected, _ = torch_run(torch.optim.SGD, params, lr=0.05, **options)
+    expected, _ = torch_run(torch.optim.SGD, params, STEPS, lr=0.05, **options)
     leaves = [p.clone().requires_grad_(True) for p in params]
     opt = optim.SGD(leaves, lr=0.05, **options)
     for step in range(STEPS):
@@ -145,7 +123,7 @@ def test_adamw_continues_from_a_torch_state_dict(device):
 
 def test_master_weights_follow_a_float32_torch_run_rounded(device):
     params = make_params(device, torch.bfloat16)
-    expected, _ = torch_run(torch.optim.AdamW, params, weight_decay=0.1)
+    expected, _ = torch_run(torch.optim.AdamW, params, STEPS, weight_decay=0.1)
     masters = [p.float() for p in params]
     avgs = [torch.zeros_like(m) for m in masters]
     avg_sqs = [torch.zeros_like(m) for m in masters]
@@ -164,11 +142,12 @@ def test_master_weights_follow_a_float32_torch_run_rounded(device):
 def test_optimizers_with_master_weights_match_float32_torch(device, kind):
     params = make_params(device, torch.bfloat16, shapes=[(3, 11), (2000,)])
     if kind == "adamw":
-        expected, _ = torch_run(torch.optim.AdamW, params, lr=1e-2)
+        expected, _ = torch_run(torch.optim.AdamW, params, STEPS, lr=1e-2)
         leaves = [p.clone().requires_grad_(True) for p in params]
         opt = optim.AdamW(leaves, lr=1e-2, master_weights=True)
     else:
-        expected, _ = torch_run(torch.optim.SGD, params, lr=0.05, momentum=0.9, nesterov=True)
+        expected, _ = torch_run(torch.optim.SGD, params, STEPS, lr=0.05, momentum=0.9,
+                                nesterov=True)
         leaves = [p.clone().requires_grad_(True) for p in params]
         opt = optim.SGD(leaves, lr=0.05, momentum=0.9, nesterov=True, master_weights=True)
     for step in range(STEPS):
