@@ -142,6 +142,25 @@ def _key_ranges(start_m, k_len, diag, CAUSAL: tl.constexpr, BLOCK_M: tl.constexp
 
 
 @triton.jit
+def _softmax_update(l_i, m_i, qk, qk_scale):
+    """One key block of the online softmax: (p, rescale of the running sums, new l, new m)."""
+    # Scaling after the row max (qk_scale > 0) lets scale-and-subtract fuse into one FMA.
+    m_new = tl.maximum(m_i, tl.max(qk, 1) * qk_scale)
+    p = tl.math.exp2(qk * qk_scale - m_new[:, None])
+    alpha = tl.math.exp2(m_i - m_new)
+    return p, alpha, l_i * alpha + tl.sum(p, 1), m_new
+
+
+@triton.jit
+def _finish_rows(acc, l_i, m_i):
+    """(out, natural-log lse) of each query row; a row that saw no key gives 0 and +inf."""
+    empty_row = l_i == 0.0
+    l_safe = tl.where(empty_row, 1.0, l_i)
+    lse = tl.where(empty_row, float("inf"), (m_i + tl.math.log2(l_safe)) * _LN2)
+    return acc / l_safe[:, None], lse
+
+
+@triton.jit
 def _fwd_blocks(acc, l_i, m_i, q, k_base, v_base, stride_ks, stride_vs, offs_m, offs_d, lo, hi,
                 k_len, diag, qk_scale, MASKED: tl.constexpr, CAUSAL: tl.constexpr,
                 BLOCK_N: tl.constexpr, PRECISION: tl.constexpr):
@@ -159,11 +178,7 @@ def _fwd_blocks(acc, l_i, m_i, q, k_base, v_base, stride_ks, stride_vs, offs_m, 
             if CAUSAL:
                 visible = visible & (offs_m[:, None] + diag >= offs_n[None, :])
             qk = tl.where(visible, qk, float("-inf"))
-        # Scaling after the row max (qk_scale > 0) lets scale-and-subtract fuse into one FMA.
-        m_new = tl.maximum(m_i, tl.max(qk, 1) * qk_scale)
-        p = tl.math.exp2(qk * qk_scale - m_new[:, None])
-        alpha = tl.math.exp2(m_i - m_new)
-        l_i = l_i * alpha + tl.sum(p, 1)
+        p, alpha, l_i, m_new = _softmax_update(l_i, m_i, qk, qk_scale)
         if MASKED:
             v = tl.load(v_base + rows * stride_vs + offs_d[None, :], mask=in_k[:, None], other=0.0)
         else:
@@ -212,10 +227,7 @@ def _attn_fwd(Q, K, V, O, LSE, CU_Q, CU_K,
                                 offs_d, full_end, hi, k_len, diag, qk_scale, True, CAUSAL,
                                 BLOCK_N, PRECISION)
 
-    empty_row = l_i == 0.0
-    l_safe = tl.where(empty_row, 1.0, l_i)
-    out = acc / l_safe[:, None]
-    lse = tl.where(empty_row, float("inf"), (m_i + tl.math.log2(l_safe)) * _LN2)
+    out, lse = _finish_rows(acc, l_i, m_i)
     o_base = O + batch64 * stride_ob + head64 * stride_oh + q_start * stride_os
     tl.store(o_base + rows * stride_os + offs_d[None, :], out.to(O.dtype.element_ty),
              mask=in_q[:, None])
@@ -237,10 +249,7 @@ def _fwd_tma_blocks(acc, l_i, m_i, q, K, V, batch, kv_head, offs_m, lo, hi, k_le
             if CAUSAL:
                 visible = visible & (offs_m[:, None] >= offs_n[None, :])
             qk = tl.where(visible, qk, float("-inf"))
-        m_new = tl.maximum(m_i, tl.max(qk, 1) * qk_scale)
-        p = tl.math.exp2(qk * qk_scale - m_new[:, None])
-        alpha = tl.math.exp2(m_i - m_new)
-        l_i = l_i * alpha + tl.sum(p, 1)
+        p, alpha, l_i, m_new = _softmax_update(l_i, m_i, qk, qk_scale)
         v = V.load([batch, kv_head, start_n, 0]).reshape(BLOCK_N, HEAD_DIM)
         acc = tl.dot(p.to(v.dtype), v, acc * alpha[:, None], input_precision=PRECISION)
         m_i = m_new
@@ -271,11 +280,8 @@ def _attn_fwd_tma(Q, K, V, O, LSE, stride_lb, stride_lh, seq_q, seq_k, group, qk
     acc, l_i, m_i = _fwd_tma_blocks(acc, l_i, m_i, q, K, V, batch, kv_head, offs_m, full_end, hi,
                                     seq_k, qk_scale, True, CAUSAL, BLOCK_N, HEAD_DIM, PRECISION)
 
-    empty_row = l_i == 0.0
-    l_safe = tl.where(empty_row, 1.0, l_i)
-    out = (acc / l_safe[:, None]).to(O.dtype)
-    O.store([batch, head, start_m, 0], out.reshape(1, 1, BLOCK_M, HEAD_DIM))
-    lse = tl.where(empty_row, float("inf"), (m_i + tl.math.log2(l_safe)) * _LN2)
+    out, lse = _finish_rows(acc, l_i, m_i)
+    O.store([batch, head, start_m, 0], out.to(O.dtype).reshape(1, 1, BLOCK_M, HEAD_DIM))
     lse_base = LSE + batch.to(tl.int64) * stride_lb + head.to(tl.int64) * stride_lh
     tl.store(lse_base + offs_m, lse, mask=offs_m < seq_q)
 
