@@ -22,7 +22,9 @@ def leaves(*tensors):
     return [t.detach().clone().requires_grad_(True) if t is not None else None for t in tensors]
 
 
-SHAPES = [(1, 8), (3, 37), (17, 256), (4, 1000), (2, 20000)]  # the last walks rows in blocks
+# (70, 64): every backward program walks several rows; (5, 9000): dweight and dbias in a pass
+# of their own; (2, 20000): rows walked in blocks
+SHAPES = [(1, 8), (3, 37), (17, 256), (70, 64), (4, 1000), (5, 9000), (2, 20000)]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

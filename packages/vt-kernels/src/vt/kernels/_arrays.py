@@ -40,25 +40,43 @@ def zeros(shape: tuple, dtype: str, like):
 
 
 @triton.jit
-def _column_sum(P, OUT, rows, cols, stride_p, BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr):
+def _column_sums(P, OUT0, OUT1, rows, cols, stride_g, stride_p, BLOCK_R: tl.constexpr,
+                 BLOCK_C: tl.constexpr):
+    # Program (c, g) sums block c of the columns of partial array g into OUT<g>.
     c = tl.program_id(0) * BLOCK_C + tl.arange(0, BLOCK_C)
+    group = tl.program_id(1)
+    P += group.to(tl.int64) * stride_g
     acc = tl.zeros([BLOCK_C], dtype=tl.float32)
     for start in range(0, rows, BLOCK_R):
         r = start + tl.arange(0, BLOCK_R)
         mask = (r[:, None] < rows) & (c[None, :] < cols)
         acc += tl.sum(tl.load(P + r[:, None].to(tl.int64) * stride_p + c[None, :], mask=mask,
                               other=0.0).to(tl.float32), axis=0)
-    tl.store(OUT + c, acc.to(OUT.dtype.element_ty), mask=c < cols)
+    if group == 0:
+        tl.store(OUT0 + c, acc.to(OUT0.dtype.element_ty), mask=c < cols)
+    else:
+        tl.store(OUT1 + c, acc.to(OUT1.dtype.element_ty), mask=c < cols)
+
+
+def column_sums(partial, dtypes: tuple) -> tuple:
+    """Sums each (programs, n) float32 slice of a (groups, programs, n) array of per-program
+    partial results over its rows, in one launch: one (n,) array of dtypes[g] per group (at most
+    two: dweight and dbias)."""
+    groups, rows, cols = partial.shape
+    if groups != len(dtypes) or groups not in (1, 2):
+        raise ValueError(f"column_sums: {groups} partial groups for dtypes {dtypes}")
+    outs = tuple(empty((cols,), dtype, like=partial) for dtype in dtypes)
+    # 32 columns of 128 rows per step: the fastest of the blocks swept on H200
+    block_c = 32
+    _column_sums[(triton.cdiv(cols, block_c), groups)](
+        partial, outs[0], outs[-1], rows, cols, partial.stride(0), partial.stride(1),
+        BLOCK_R=128, BLOCK_C=block_c)
+    return outs
 
 
 def column_sum(partial, dtype: str):
     """Sums a (programs, n) float32 array of per-program partial results over its rows."""
-    rows, cols = partial.shape
-    out = empty((cols,), dtype, like=partial)
-    block_c = 64
-    _column_sum[(triton.cdiv(cols, block_c),)](partial, out, rows, cols, partial.stride(0),
-                                                BLOCK_R=32, BLOCK_C=block_c)
-    return out
+    return column_sums(partial.reshape(1, *partial.shape), (dtype,))[0]
 
 
 @triton.jit

@@ -101,6 +101,26 @@ def row_launch(n: int, max_block: int = 16384) -> tuple[int, int, bool]:
     return block, warps, single
 
 
+# Shared memory that a pipelined row loop may fill with staged loads: on H200, 16-bit rows of
+# 16384 (192 KB in three stages) ran slower staged than not.
+_PIPELINE_SMEM = 128 * 1024
+
+
+def pipeline_stages(block: int, row_bytes_per_column: int) -> int:
+    """num_stages for a row loop whose loads Triton stages in shared memory: three when three
+    rows of `block` columns fit in _PIPELINE_SMEM (measured best on H200; two were no faster
+    than none), else 1 (no staging). `row_bytes_per_column`: bytes one column takes over all
+    the rows loaded per step."""
+    return 3 if 3 * block * row_bytes_per_column <= _PIPELINE_SMEM else 1
+
+
+def backward_programs(x, m: int, warps: int) -> int:
+    """Programs for a backward that walks rows and leaves one float32 partial row of the
+    parameter gradients per program: about 16 warps per SM (one program per SM at rows of
+    8192 and up), never more programs than rows."""
+    return max(1, min(m, sm_count(x.device.index or 0) * max(1, 16 // warps)))
+
+
 @functools.lru_cache(maxsize=16)
 def sm_count(device_index: int) -> int:
     if torch is not None and torch.cuda.is_available():

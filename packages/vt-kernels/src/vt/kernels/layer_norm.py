@@ -12,11 +12,13 @@ import triton
 import triton.language as tl
 
 from . import _registry
-from ._arrays import column_sum, empty, empty_like, zeros
+from ._arrays import column_sums, empty, empty_like
 from ._checks import check_float, check_nonempty_rows, check_same_device, check_shape, dtype_name
 from ._compat import needs_autograd, torch
 from ._foreign import foreign_arrays
-from ._launch import as_rows, reference_reason, row_launch, sm_count, triton_reason
+from ._launch import (as_rows, backward_programs, pipeline_stages, reference_reason, row_launch,
+                      triton_reason)
+from ._norm_grads import norm_param_grads
 
 KERNEL = "layer_norm"
 
@@ -90,63 +92,59 @@ def _layer_norm_fwd(X, R, W, B, Y, H, MEAN, RSTD, stride_x, stride_r, stride_y, 
 
 
 @triton.jit
-def _layer_norm_bwd(DY, X, W, MEAN, RSTD, DH, DX, DW_PARTIAL, DB_PARTIAL, stride_dy, stride_x,
-                    stride_dh, stride_dx, M, N, rows_per_program, HAS_WEIGHT: tl.constexpr,
-                    HAS_BIAS: tl.constexpr, HAS_DH: tl.constexpr, BLOCK: tl.constexpr,
-                    SINGLE_PASS: tl.constexpr):
-    # Each program walks one contiguous block of rows and keeps its share of dweight and dbias
-    # in float32; masked lanes load dy = 0, so they add nothing to the row sums or the partials.
+def _layer_norm_bwd(DY, X, W, MEAN, RSTD, DH, DX, PARTIAL, stride_dy, stride_x, stride_dh,
+                    stride_dx, M, N, HAS_WEIGHT: tl.constexpr, HAS_BIAS: tl.constexpr,
+                    HAS_DH: tl.constexpr, SUMS: tl.constexpr, BLOCK: tl.constexpr,
+                    SINGLE_PASS: tl.constexpr, STAGES: tl.constexpr):
+    # Program p walks rows p, p + programs, ... With SUMS (single pass only) it also keeps its
+    # share of dweight and dbias in float32: row p of PARTIAL's dweight rows, then of its dbias
+    # rows. Masked lanes load dy = 0, so they add nothing.
     pid = tl.program_id(0)
-    first_row = pid.to(tl.int64) * rows_per_program
-    if HAS_WEIGHT:
-        DW_PARTIAL += pid.to(tl.int64) * N
-    if HAS_BIAS:
-        DB_PARTIAL += pid.to(tl.int64) * N
+    programs = tl.num_programs(0)
     if SINGLE_PASS:
         cols = tl.arange(0, BLOCK)
+        mask = cols < N
         if HAS_WEIGHT:
-            w = tl.load(W + cols, mask=cols < N, other=0.0).to(tl.float32)
+            w = tl.load(W + cols, mask=mask, other=0.0).to(tl.float32)
         dw = tl.zeros([BLOCK], dtype=tl.float32)
         db = tl.zeros([BLOCK], dtype=tl.float32)
-        for i in range(0, rows_per_program):
-            row64 = first_row + i
-            mask = (cols < N) & (row64 < M)
+        # Triton stages the next rows' loads in shared memory (STAGES deep), so an SM keeps
+        # reading while it reduces the current row.
+        for row in tl.range(pid, M, programs, num_stages=STAGES):
+            row64 = tl.cast(row, tl.int64)
             x = tl.load(X + row64 * stride_x + cols, mask=mask, other=0.0).to(tl.float32)
             dy = tl.load(DY + row64 * stride_dy + cols, mask=mask, other=0.0).to(tl.float32)
-            mean = tl.load(MEAN + row64, mask=row64 < M, other=0.0)
-            rstd = tl.load(RSTD + row64, mask=row64 < M, other=0.0)
+            mean = tl.load(MEAN + row)
+            rstd = tl.load(RSTD + row)
             xhat = (x - mean) * rstd
+            g = dy
             if HAS_WEIGHT:
                 g = dy * w
-                dw += dy * xhat
-            else:
-                g = dy
-            if HAS_BIAS:
+                if SUMS:
+                    dw += dy * xhat
+            if HAS_BIAS and SUMS:
                 db += dy
             dx = rstd * (g - xhat * (tl.sum(g * xhat, axis=0) / N) - tl.sum(g, axis=0) / N)
             if HAS_DH:
                 dx += tl.load(DH + row64 * stride_dh + cols, mask=mask, other=0.0).to(tl.float32)
             tl.store(DX + row64 * stride_dx + cols, dx.to(DX.dtype.element_ty), mask=mask)
-        if HAS_WEIGHT:
-            tl.store(DW_PARTIAL + cols, dw, mask=cols < N)
-        if HAS_BIAS:
-            tl.store(DB_PARTIAL + cols, db, mask=cols < N)
-    else:
-        for start in range(0, N, BLOCK):
-            cols = start + tl.arange(0, BLOCK)
+        if SUMS:
+            partial_row = pid.to(tl.int64)
             if HAS_WEIGHT:
-                tl.store(DW_PARTIAL + cols, tl.zeros([BLOCK], dtype=tl.float32), mask=cols < N)
+                tl.store(PARTIAL + partial_row * N + cols, dw, mask=mask)
+                partial_row += programs
             if HAS_BIAS:
-                tl.store(DB_PARTIAL + cols, tl.zeros([BLOCK], dtype=tl.float32), mask=cols < N)
-        for i in range(0, rows_per_program):
-            row64 = first_row + i
-            mean = tl.load(MEAN + row64, mask=row64 < M, other=0.0)
-            rstd = tl.load(RSTD + row64, mask=row64 < M, other=0.0)
+                tl.store(PARTIAL + partial_row * N + cols, db, mask=mask)
+    else:
+        for row in range(pid, M, programs):
+            row64 = tl.cast(row, tl.int64)
+            mean = tl.load(MEAN + row)
+            rstd = tl.load(RSTD + row)
             acc_gx = tl.zeros([BLOCK], dtype=tl.float32)
             acc_g = tl.zeros([BLOCK], dtype=tl.float32)
             for start in range(0, N, BLOCK):
                 cols = start + tl.arange(0, BLOCK)
-                mask = (cols < N) & (row64 < M)
+                mask = cols < N
                 x = tl.load(X + row64 * stride_x + cols, mask=mask, other=0.0).to(tl.float32)
                 g = tl.load(DY + row64 * stride_dy + cols, mask=mask, other=0.0).to(tl.float32)
                 if HAS_WEIGHT:
@@ -157,19 +155,12 @@ def _layer_norm_bwd(DY, X, W, MEAN, RSTD, DH, DX, DW_PARTIAL, DB_PARTIAL, stride
             mean_g = tl.sum(acc_g, axis=0) / N
             for start in range(0, N, BLOCK):
                 cols = start + tl.arange(0, BLOCK)
-                mask = (cols < N) & (row64 < M)
+                mask = cols < N
                 x = tl.load(X + row64 * stride_x + cols, mask=mask, other=0.0).to(tl.float32)
-                dy = tl.load(DY + row64 * stride_dy + cols, mask=mask, other=0.0).to(tl.float32)
-                xhat = (x - mean) * rstd
-                g = dy
+                g = tl.load(DY + row64 * stride_dy + cols, mask=mask, other=0.0).to(tl.float32)
                 if HAS_WEIGHT:
-                    g = dy * tl.load(W + cols, mask=mask, other=0.0).to(tl.float32)
-                    part = tl.load(DW_PARTIAL + cols, mask=mask, other=0.0)
-                    tl.store(DW_PARTIAL + cols, part + dy * xhat, mask=mask)
-                if HAS_BIAS:
-                    part = tl.load(DB_PARTIAL + cols, mask=mask, other=0.0)
-                    tl.store(DB_PARTIAL + cols, part + dy, mask=mask)
-                dx = rstd * (g - xhat * mean_gx - mean_g)
+                    g = g * tl.load(W + cols, mask=mask, other=0.0).to(tl.float32)
+                dx = rstd * (g - (x - mean) * rstd * mean_gx - mean_g)
                 if HAS_DH:
                     dx += tl.load(DH + row64 * stride_dh + cols, mask=mask, other=0.0).to(tl.float32)
                 tl.store(DX + row64 * stride_dx + cols, dx.to(DX.dtype.element_ty), mask=mask)
@@ -192,29 +183,31 @@ def _triton_forward(x, weight, bias, residual, eps):
     return y, h, mean, rstd
 
 
-def _column_sum_or_zeros(partial, like, n, m):
-    dtype = dtype_name(like)
-    return column_sum(partial, dtype) if m else zeros((n,), dtype, like=like)
+# Longest row whose backward also sums dweight and dbias in registers (longer rows spill).
+_MAX_SUMS_BLOCK = 8192
 
 
 def _triton_backward(dy, x, weight, bias, mean, rstd, dh):
     m, n = x.shape
     block, warps, single = row_launch(n)
     dx = empty_like(x)
-    # One program per SM measured fastest on H200 (4096 x 8192 bf16: 78 us vs 85 us at two).
-    programs = max(1, min(m, sm_count(x.device.index or 0)))
-    rows_per_program = triton.cdiv(m, programs)
-    programs = triton.cdiv(m, rows_per_program) if m else 1
-    dw_partial = empty((programs, n), "float32", like=x) if weight is not None else None
-    db_partial = empty((programs, n), "float32", like=x) if bias is not None else None
-    if m:
-        _layer_norm_bwd[(programs,)](
-            dy, x, weight, mean, rstd, dh, dx, dw_partial, db_partial, dy.stride(0), x.stride(0),
-            dh.stride(0) if dh is not None else 0, dx.stride(0), m, n, rows_per_program,
-            HAS_WEIGHT=weight is not None, HAS_BIAS=bias is not None, HAS_DH=dh is not None,
-            BLOCK=block, SINGLE_PASS=single, num_warps=warps)
-    dw = _column_sum_or_zeros(dw_partial, weight, n, m) if weight is not None else None
-    db = _column_sum_or_zeros(db_partial, bias, n, m) if bias is not None else None
+    params = [p for p in (weight, bias) if p is not None]
+    programs = backward_programs(x, m, warps)
+    sums = single and block <= _MAX_SUMS_BLOCK and bool(params)
+    # the dweight and dbias partial rows in one array, summed by one launch
+    partial = empty((len(params), programs, n), "float32", like=x) if sums else None
+    stages = pipeline_stages(block, sum(t.element_size() for t in (x, dy, dh) if t is not None))
+    _layer_norm_bwd[(programs,)](
+        dy, x, weight, mean, rstd, dh, dx, partial, dy.stride(0), x.stride(0),
+        dh.stride(0) if dh is not None else 0, dx.stride(0), m, n,
+        HAS_WEIGHT=weight is not None, HAS_BIAS=bias is not None, HAS_DH=dh is not None,
+        SUMS=sums, BLOCK=block, SINGLE_PASS=single, STAGES=stages if single else 1,
+        num_warps=warps)
+    if sums:
+        grads = column_sums(partial, tuple(dtype_name(p) for p in params))
+        dw, db = (grads[0] if weight is not None else None, grads[-1] if bias is not None else None)
+    else:
+        dw, db = norm_param_grads(dy, x, mean, rstd, weight, bias)
     return dx, dw, db
 
 

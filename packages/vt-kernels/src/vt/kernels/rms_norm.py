@@ -10,11 +10,13 @@ import triton
 import triton.language as tl
 
 from . import _registry
-from ._checks import check_float, check_nonempty_rows, check_same_device, check_shape
-from ._arrays import column_sum, empty, empty_like, zeros
+from ._checks import check_float, check_nonempty_rows, check_same_device, check_shape, dtype_name
+from ._arrays import column_sum, empty, empty_like
 from ._foreign import foreign_arrays
 from ._compat import needs_autograd, torch
-from ._launch import as_rows, reference_reason, row_launch, sm_count, triton_reason
+from ._launch import (as_rows, backward_programs, pipeline_stages, reference_reason, row_launch,
+                      triton_reason)
+from ._norm_grads import norm_param_grads
 
 KERNEL = "rms_norm"
 
@@ -74,25 +76,25 @@ def _rms_norm_fwd(X, R, W, Y, H, RSTD, stride_x, stride_r, stride_y, stride_h, N
 
 @triton.jit
 def _rms_norm_bwd(DY, X, W, RSTD, DH, DX, DW_PARTIAL, stride_dy, stride_x, stride_dh, stride_dx,
-                  M, N, rows_per_program, HAS_WEIGHT: tl.constexpr, HAS_DH: tl.constexpr, BLOCK: tl.constexpr,
-                  SINGLE_PASS: tl.constexpr):
-    # Each program walks one contiguous block of rows and keeps its share of dweight in float32.
+                  M, N, HAS_WEIGHT: tl.constexpr, HAS_DH: tl.constexpr, BLOCK: tl.constexpr,
+                  SINGLE_PASS: tl.constexpr, STAGES: tl.constexpr):
+    # Program p walks rows p, p + programs, ...; in a single pass it also keeps its share of
+    # dweight in float32 (row p of DW_PARTIAL).
     pid = tl.program_id(0)
-    first_row = pid.to(tl.int64) * rows_per_program
-    if HAS_WEIGHT:
-        DW_PARTIAL += pid.to(tl.int64) * N
+    programs = tl.num_programs(0)
     if SINGLE_PASS:
         cols = tl.arange(0, BLOCK)
         mask = cols < N
         if HAS_WEIGHT:
             w = tl.load(W + cols, mask=mask).to(tl.float32)
         dw = tl.zeros([BLOCK], dtype=tl.float32)
-        for i in range(0, rows_per_program):
-            row64 = first_row + i
-            mask = (cols < N) & (row64 < M)
+        # Triton stages the next rows' loads in shared memory (STAGES deep), so an SM keeps
+        # reading while it reduces the current row.
+        for row in tl.range(pid, M, programs, num_stages=STAGES):
+            row64 = tl.cast(row, tl.int64)
             x = tl.load(X + row64 * stride_x + cols, mask=mask, other=0.0).to(tl.float32)
             dy = tl.load(DY + row64 * stride_dy + cols, mask=mask, other=0.0).to(tl.float32)
-            rstd = tl.load(RSTD + row64, mask=row64 < M, other=0.0)
+            rstd = tl.load(RSTD + row)
             xhat = x * rstd
             if HAS_WEIGHT:
                 g = dy * w
@@ -104,19 +106,15 @@ def _rms_norm_bwd(DY, X, W, RSTD, DH, DX, DW_PARTIAL, stride_dy, stride_x, strid
                 dx += tl.load(DH + row64 * stride_dh + cols, mask=mask, other=0.0).to(tl.float32)
             tl.store(DX + row64 * stride_dx + cols, dx.to(DX.dtype.element_ty), mask=mask)
         if HAS_WEIGHT:
-            tl.store(DW_PARTIAL + cols, dw, mask=cols < N)
+            tl.store(DW_PARTIAL + pid.to(tl.int64) * N + cols, dw, mask=mask)
     else:
-        if HAS_WEIGHT:
-            for start in range(0, N, BLOCK):
-                cols = start + tl.arange(0, BLOCK)
-                tl.store(DW_PARTIAL + cols, tl.zeros([BLOCK], dtype=tl.float32), mask=cols < N)
-        for i in range(0, rows_per_program):
-            row64 = first_row + i
-            rstd = tl.load(RSTD + row64, mask=row64 < M, other=0.0)
+        for row in range(pid, M, programs):
+            row64 = tl.cast(row, tl.int64)
+            rstd = tl.load(RSTD + row)
             acc = tl.zeros([BLOCK], dtype=tl.float32)
             for start in range(0, N, BLOCK):
                 cols = start + tl.arange(0, BLOCK)
-                mask = (cols < N) & (row64 < M)
+                mask = cols < N
                 x = tl.load(X + row64 * stride_x + cols, mask=mask, other=0.0).to(tl.float32)
                 g = tl.load(DY + row64 * stride_dy + cols, mask=mask, other=0.0).to(tl.float32)
                 if HAS_WEIGHT:
@@ -125,16 +123,12 @@ def _rms_norm_bwd(DY, X, W, RSTD, DH, DX, DW_PARTIAL, stride_dy, stride_x, strid
             mean_gx = tl.sum(acc, axis=0) / N
             for start in range(0, N, BLOCK):
                 cols = start + tl.arange(0, BLOCK)
-                mask = (cols < N) & (row64 < M)
+                mask = cols < N
                 x = tl.load(X + row64 * stride_x + cols, mask=mask, other=0.0).to(tl.float32)
-                dy = tl.load(DY + row64 * stride_dy + cols, mask=mask, other=0.0).to(tl.float32)
-                xhat = x * rstd
-                g = dy
+                g = tl.load(DY + row64 * stride_dy + cols, mask=mask, other=0.0).to(tl.float32)
                 if HAS_WEIGHT:
-                    g = dy * tl.load(W + cols, mask=mask).to(tl.float32)
-                    part = tl.load(DW_PARTIAL + cols, mask=mask, other=0.0)
-                    tl.store(DW_PARTIAL + cols, part + dy * xhat, mask=mask)
-                dx = rstd * (g - xhat * mean_gx)
+                    g = g * tl.load(W + cols, mask=mask).to(tl.float32)
+                dx = rstd * (g - x * rstd * mean_gx)
                 if HAS_DH:
                     dx += tl.load(DH + row64 * stride_dh + cols, mask=mask, other=0.0).to(tl.float32)
                 tl.store(DX + row64 * stride_dx + cols, dx.to(DX.dtype.element_ty), mask=mask)
@@ -160,22 +154,18 @@ def _triton_backward(dy, x, weight, rstd, dh):
     m, n = x.shape
     block, warps, single = row_launch(n)
     dx = empty_like(x)
-    # One program per SM measured fastest on H200 (4096 x 8192 bf16: 78 us vs 85 us at two).
-    programs = max(1, min(m, sm_count(x.device.index or 0)))
-    rows_per_program = triton.cdiv(m, programs)
-    programs = triton.cdiv(m, rows_per_program) if m else 1
-    partial = empty((programs, n), "float32", like=x) if weight is not None else None
-    if m:
-        _rms_norm_bwd[(programs,)](
-            dy, x, weight, rstd, dh, dx, partial, dy.stride(0), x.stride(0),
-            dh.stride(0) if dh is not None else 0, dx.stride(0), m, n, rows_per_program,
-            HAS_WEIGHT=weight is not None, HAS_DH=dh is not None, BLOCK=block,
-            SINGLE_PASS=single, num_warps=warps)
-    dw = None
-    if weight is not None:
-        dw_dtype = str(weight.dtype).rsplit(".", 1)[-1]
-        dw = column_sum(partial, dw_dtype) if m else zeros((n,), dw_dtype, like=x)
-    return dx, dw
+    programs = backward_programs(x, m, warps)
+    # Rows walked in blocks (no single pass) leave dweight to a pass of its own.
+    partial = empty((programs, n), "float32", like=x) if weight is not None and single else None
+    stages = pipeline_stages(block, sum(t.element_size() for t in (x, dy, dh) if t is not None))
+    _rms_norm_bwd[(programs,)](
+        dy, x, weight, rstd, dh, dx, partial, dy.stride(0), x.stride(0),
+        dh.stride(0) if dh is not None else 0, dx.stride(0), m, n,
+        HAS_WEIGHT=weight is not None, HAS_DH=dh is not None, BLOCK=block,
+        SINGLE_PASS=single, STAGES=stages if single else 1, num_warps=warps)
+    if partial is not None:
+        return dx, column_sum(partial, dtype_name(weight))
+    return dx, norm_param_grads(dy, x, None, rstd, weight, None)[0]
 
 
 def _triton_supports(x, weight, residual, eps):
