@@ -13,9 +13,10 @@ from ._arrays import column_sums, empty
 from ._checks import dtype_name
 from ._launch import sm_count
 
-# Tiles of 32 rows of 512 columns, about two programs per SM, three stages: the fastest of a
-# sweep on H200 (rows of 16384: 92 us for x and dy, 68% of the copy floor; 128-column tiles 330).
-_BLOCK_R, _BLOCK_C = 32, 512
+# Tiles of 32 rows of 512 columns of 16-bit inputs (16 rows of wider ones: three stages of x and
+# dy stay within 192 KB of shared memory), about two programs per SM: the fastest of a sweep on
+# H200 (rows of 16384: 92 us for x and dy, 68% of the copy floor; 128-column tiles 330 us).
+_BLOCK_C = 512
 
 
 @triton.jit
@@ -62,14 +63,15 @@ def norm_param_grads(dy, x, mean, rstd, weight, bias) -> tuple:
     if not params:
         return None, None
     col_blocks = triton.cdiv(n, _BLOCK_C)
+    block_r = 32 if x.element_size() + dy.element_size() <= 4 else 16
     # About two programs per SM in all, each with a contiguous share of the rows.
-    splits = max(1, min(triton.cdiv(m, _BLOCK_R), 2 * sm_count(x.device.index or 0) // col_blocks))
-    rows_per_program = max(1, triton.cdiv(triton.cdiv(m, splits), _BLOCK_R)) * _BLOCK_R
+    splits = max(1, min(triton.cdiv(m, block_r), 2 * sm_count(x.device.index or 0) // col_blocks))
+    rows_per_program = max(1, triton.cdiv(triton.cdiv(m, splits), block_r)) * block_r
     splits = max(1, triton.cdiv(m, rows_per_program))
     partial = empty((len(params), splits, n), "float32", like=x)
     _norm_param_grads[(col_blocks, splits)](
         dy, x, mean, rstd, partial, dy.stride(0), x.stride(0), m, n, rows_per_program,
         HAS_MEAN=mean is not None, HAS_WEIGHT=weight is not None, HAS_BIAS=bias is not None,
-        BLOCK_R=_BLOCK_R, BLOCK_C=_BLOCK_C, STAGES=3)
+        BLOCK_R=block_r, BLOCK_C=_BLOCK_C, STAGES=3)
     grads = column_sums(partial, tuple(dtype_name(p) for p in params))
     return (grads[0] if weight is not None else None, grads[-1] if bias is not None else None)
