@@ -6,6 +6,11 @@ import torch
 # Odd sizes: one element, tails shorter than a block, more than one chunk (8192 elements).
 SHAPES = [(1,), (7, 3), (1000,), (33, 65), (9000,)]
 
+SGD_OPTIONS = [{"momentum": 0.0}, {"momentum": 0.0, "weight_decay": 0.1, "maximize": True},
+               {"momentum": 0.9}, {"momentum": 0.9, "dampening": 0.1, "weight_decay": 0.01},
+               {"momentum": 0.9, "nesterov": True, "weight_decay": 0.1},
+               {"momentum": 0.5, "nesterov": True, "maximize": True}]
+
 
 def make_params(device, dtype=torch.float32, shapes=SHAPES, seed=0):
     gen = torch.Generator().manual_seed(seed)

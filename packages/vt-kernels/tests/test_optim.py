@@ -3,7 +3,7 @@ import copy
 import pytest
 import torch
 from conftest import ON_GPU
-from optim_reference import make_grads, make_params, torch_run
+from optim_reference import SGD_OPTIONS, make_grads, make_params, torch_run
 from tolerances import assert_close
 
 import vt.kernels as vk
@@ -42,12 +42,6 @@ def test_adamw_step_matches_torch_over_ten_steps(device, options, step_kind):
                    maximize=options.get("maximize", False))
     for p, e in zip(params, expected):
         assert_close(p, e, **FP32)
-
-
-SGD_OPTIONS = [{"momentum": 0.0}, {"momentum": 0.0, "weight_decay": 0.1, "maximize": True},
-               {"momentum": 0.9}, {"momentum": 0.9, "dampening": 0.1, "weight_decay": 0.01},
-               {"momentum": 0.9, "nesterov": True, "weight_decay": 0.1},
-               {"momentum": 0.5, "nesterov": True, "maximize": True}]
 
 
 @pytest.mark.parametrize("options", SGD_OPTIONS)

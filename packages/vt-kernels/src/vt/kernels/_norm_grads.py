@@ -73,5 +73,12 @@ def norm_param_grads(dy, x, mean, rstd, weight, bias) -> tuple:
         dy, x, mean, rstd, partial, dy.stride(0), x.stride(0), m, n, rows_per_program,
         HAS_MEAN=mean is not None, HAS_WEIGHT=weight is not None, HAS_BIAS=bias is not None,
         BLOCK_R=block_r, BLOCK_C=_BLOCK_C, STAGES=3)
-    grads = column_sums(partial, tuple(dtype_name(p) for p in params))
+    return sum_partials(partial, weight, bias)
+
+
+def sum_partials(partial, weight, bias) -> tuple:
+    """(dweight, dbias) from a (params, programs, n) float32 array of per-program partial rows:
+    dweight's rows first when weight is not None, then dbias's; each None where its parameter
+    is."""
+    grads = column_sums(partial, tuple(dtype_name(p) for p in (weight, bias) if p is not None))
     return (grads[0] if weight is not None else None, grads[-1] if bias is not None else None)

@@ -12,13 +12,13 @@ import triton
 import triton.language as tl
 
 from . import _registry
-from ._arrays import column_sums, empty, empty_like
-from ._checks import check_float, check_nonempty_rows, check_same_device, check_shape, dtype_name
+from ._arrays import empty, empty_like
+from ._checks import check_float, check_nonempty_rows, check_same_device, check_shape
 from ._compat import needs_autograd, torch
 from ._foreign import foreign_arrays
 from ._launch import (as_rows, backward_programs, pipeline_stages, reference_reason, row_launch,
                       triton_reason)
-from ._norm_grads import norm_param_grads
+from ._norm_grads import norm_param_grads, sum_partials
 
 KERNEL = "layer_norm"
 
@@ -204,8 +204,7 @@ def _triton_backward(dy, x, weight, bias, mean, rstd, dh):
         SUMS=sums, BLOCK=block, SINGLE_PASS=single, STAGES=stages if single else 1,
         num_warps=warps)
     if sums:
-        grads = column_sums(partial, tuple(dtype_name(p) for p in params))
-        dw, db = (grads[0] if weight is not None else None, grads[-1] if bias is not None else None)
+        dw, db = sum_partials(partial, weight, bias)
     else:
         dw, db = norm_param_grads(dy, x, mean, rstd, weight, bias)
     return dx, dw, db

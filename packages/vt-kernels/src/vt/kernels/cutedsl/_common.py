@@ -266,6 +266,20 @@ def tv_layout(tiling: RowTiling):
     return cute.make_layout(((t, r), (v, j)), stride=((r * v, 1), (r, r * t * v)))
 
 
+def column_predicate(coords: cute.Tensor, n, row_ok=None) -> cute.Tensor:
+    """One flag per vector of a thread's partitioned coordinates: its columns are inside a row
+    of n (and, with `row_ok`, its row exists)."""
+    vectors, rest_m, rest_k = (cute.size(coords, mode=[0, 1]), cute.size(coords, mode=[1]),
+                               cute.size(coords, mode=[2]))
+    pred = cute.make_rmem_tensor(
+        cute.make_layout((vectors, rest_m, rest_k), stride=(rest_k, 0, 1)), cutlass.Boolean)
+    for v in range(pred.shape[0]):
+        for k in range(pred.shape[2]):
+            inside = cute.elem_less(coords[(0, v), 0, k][1], n)
+            pred[v, 0, k] = inside if row_ok is None else inside & row_ok
+    return pred
+
+
 class RowCopy:
     """One thread's view of a row tile: its coordinates, the column predicate and the vector
     copies. Every tensor is partitioned the same way, whatever its dtype."""
@@ -294,17 +308,7 @@ class RowCopy:
                                    num_bits_per_copy=self.tiling.vec * dtype.width)
 
     def _predicate(self, n, in_rows):
-        """One flag per vector: its columns are inside the row (and its row exists)."""
-        c = self.coords
-        vectors, rest_m, rest_k = (cute.size(c, mode=[0, 1]), cute.size(c, mode=[1]),
-                                   cute.size(c, mode=[2]))
-        pred = cute.make_rmem_tensor(
-            cute.make_layout((vectors, rest_m, rest_k), stride=(rest_k, 0, 1)), cutlass.Boolean)
-        for v in range(pred.shape[0]):
-            for k in range(pred.shape[2]):
-                inside = cute.elem_less(c[(0, v), 0, k][1], n)
-                pred[v, 0, k] = inside if in_rows is None else inside & in_rows
-        return pred
+        return column_predicate(self.coords, n, in_rows)
 
     def part(self, tensor, tile=None):
         """This thread's vectors of `tensor`'s tile."""

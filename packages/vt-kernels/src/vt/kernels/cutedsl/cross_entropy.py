@@ -84,8 +84,8 @@ class _Chunk:
         self.tile = tile
         self.k = k
         self.coords = self.part(cute.make_identity_tensor(shape))
-        self.load_pred = self._predicate(shape[1], valid)
-        self.store_pred = self._predicate(shape[1], in_rows)
+        self.load_pred = C.column_predicate(self.coords, shape[1], valid)
+        self.store_pred = C.column_predicate(self.coords, shape[1], in_rows)
 
     def part(self, tensor):
         return self.thr.partition_S(cute.local_tile(tensor, C.tiler(self.tiling),
@@ -95,16 +95,6 @@ class _Chunk:
         """This thread's vectors of the chunk in the CTA's staged row(s) (row tile 0)."""
         return self.thr.partition_D(cute.local_tile(smem, C.tiler(self.tiling), (0, self.k)))
 
-    def _predicate(self, n, row_ok):
-        c = self.coords
-        vectors, rest_m, rest_k = (cute.size(c, mode=[0, 1]), cute.size(c, mode=[1]),
-                                   cute.size(c, mode=[2]))
-        pred = cute.make_rmem_tensor(
-            cute.make_layout((vectors, rest_m, rest_k), stride=(rest_k, 0, 1)), cutlass.Boolean)
-        for v in range(pred.shape[0]):
-            for k in range(pred.shape[2]):
-                pred[v, 0, k] = cute.elem_less(c[(0, v), 0, k][1], n) & row_ok
-        return pred
 
 
 def _atom(dtype, vec):
