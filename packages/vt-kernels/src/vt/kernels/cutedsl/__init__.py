@@ -1,5 +1,5 @@
 """CuTeDSL backends ("cutedsl") of the memory-bound kernels: rms_norm, layer_norm, softmax,
-log_softmax, cross_entropy, rotary, gelu, swiglu, geglu, embedding, adamw and sgd.
+log_softmax, cross_entropy, rotary, gelu, swiglu, geglu, embedding, adamw, sgd and sample.
 
 When nvidia-cutlass-dsl is installed, each kernel registers a stand-in that imports its module
 (and cutlass, which takes seconds) the first time the registry asks for this backend; the module
@@ -20,10 +20,10 @@ MODULES = {
     "rms_norm": "rms_norm", "layer_norm": "layer_norm", "softmax": "softmax",
     "log_softmax": "softmax", "cross_entropy": "cross_entropy", "rotary": "rotary",
     "gelu": "activations", "swiglu": "activations", "geglu": "activations",
-    "embedding": "embedding", "adamw": "optim", "sgd": "optim",
+    "embedding": "embedding", "adamw": "optim", "sgd": "optim", "sample": "sampling",
 }
 # kernel -> the function of its module that says where this backend measured faster
-PREFERENCES = {"cross_entropy": "_faster"}
+PREFERENCES = {"cross_entropy": "_faster", "sample": "_faster"}
 
 _failures: dict[str, str] = {}  # module -> why it did not import
 
