@@ -124,6 +124,10 @@ def test_explicit_forward_and_backward_without_autograd(device):
     assert_close(lse, ref_lse, atol=2e-5, rtol=2e-5)
     for grad, ref_grad in zip((dq, dk, dv), ref_grads):
         assert_close(grad, ref_grad, reduced=True)
+    strided_lse = lse.transpose(1, 2).contiguous().transpose(1, 2)  # same values, seq stride 4
+    again = attention_backward(q, k, v, out, strided_lse, dout, causal=True, softmax_scale=scale)
+    for grad, first in zip(again, (dq, dk, dv)):
+        assert torch.equal(grad, first)
 
 
 VARLEN = [
@@ -214,6 +218,69 @@ def test_forward_takes_tma_only_where_descriptors_can_describe_the_inputs(device
     assert _forward_kernels_used(monkeypatch, lambda: out.append(
         attention(wide, k, v, causal=True))) == ["pointer"]
     assert_close(out[-1], ref, atol=2e-5, rtol=2e-5)
+
+
+def test_the_gluon_kernels_take_16_bit_head_dim_128_on_hopper_only(device):
+    attn = importlib.import_module("vt.kernels.attention")
+    q, k, v, _ = make(device, torch.bfloat16, 1, 4, 2, 65, 70, 128, seed=8)
+    hopper = device == "cuda" and torch.cuda.get_device_capability()[0] == 9
+    reason = attn._gluon_forward_reason(q, k, v, True, 0.1, False)
+    assert (reason is None) == hopper, reason
+    reason = attn._gluon_backward_reason(q, k, v, q, q, True, 0.1, False)
+    assert (reason is None) == hopper, reason
+    assert attn._gluon_forward_reason(q, k, v, True, 0.1, True) is not None  # varlen
+    if hopper:
+        q64, k64, v64 = (t[..., :64].contiguous() for t in (q, k, v))
+        assert "head_dim 64" in attn._gluon_forward_reason(q64, k64, v64, True, 0.1, False)
+        q32, k32, v32 = (t.float() for t in (q, k, v))
+        assert "bfloat16 or float16" in attn._gluon_forward_reason(q32, k32, v32, True, 0.1,
+                                                                   False)
+
+
+def test_tma_descriptors_refuse_expanded_dims():
+    attn = importlib.import_module("vt.kernels.attention")
+    dense = torch.randn(2, 4, 8, 64)
+    assert attn._describable(dense)
+    assert not attn._describable(torch.randn(2, 1, 8, 64).expand(2, 4, 8, 64))
+    assert not attn._describable(torch.randn(1).expand(2, 4, 8, 64))
+    assert attn._describable(torch.randn(2, 1, 8, 64))  # a stride of a size-1 dim never matters
+
+
+@pytest.mark.cuda
+def test_the_dispatch_runs_the_gluon_kernels_where_they_take_the_inputs(device, monkeypatch):
+    if torch.cuda.get_device_capability()[0] != 9:
+        pytest.skip("the Gluon kernels run on sm_90")
+    attn = importlib.import_module("vt.kernels.attention")
+    hopper = importlib.import_module("vt.kernels._attention_hopper")
+    hopper_bwd = importlib.import_module("vt.kernels._attention_hopper_bwd")
+    used = []
+    forward, backward = hopper.hopper_forward, hopper_bwd.hopper_backward
+    monkeypatch.setattr(hopper, "hopper_forward",
+                        lambda *a, **kw: used.append("fwd") or forward(*a, **kw))
+    monkeypatch.setattr(hopper_bwd, "hopper_backward",
+                        lambda *a, **kw: used.append("bwd") or backward(*a, **kw))
+
+    def kernels_for(q, k, v, dout):
+        used.clear()
+        out, grads = run_with_grads(lambda *x: attention(*x, causal=True), (q, k, v), dout)
+        torch_out, torch_grads = run_with_grads(
+            lambda *x: F.scaled_dot_product_attention(*x, is_causal=True, enable_gqa=True),
+            (q, k, v), dout)
+        ref, ref_grads = run_with_grads(
+            lambda *x: composite(*x, True, 1.0 / math.sqrt(q.shape[-1]))[0],
+            (q.float(), k.float(), v.float()), dout.float())
+        assert_as_close_as_torch(out, torch_out, ref, 2)
+        for grad, torch_grad, ref_grad in zip(grads, torch_grads, ref_grads):
+            assert_as_close_as_torch(grad, torch_grad, ref_grad, 3)
+        return list(used)
+
+    q, k, v, dout = make(device, torch.bfloat16, 2, 8, 2, 190, 190, 128, seed=9)
+    assert kernels_for(q, k, v, dout) == ["fwd", "bwd"]
+    assert kernels_for(*(t[..., :64].contiguous() for t in (q, k, v, dout))) == []
+    expanded = k[:, :1].expand(-1, 2, -1, -1)  # TMA describes dense tensors only
+    assert kernels_for(q, expanded, v, dout) == []
+    monkeypatch.setattr(attn, "_GLUON_ENABLED", False)
+    assert kernels_for(q, k, v, dout) == []
 
 
 def test_triton_and_reference_backends_agree(device):

@@ -16,7 +16,10 @@ Causal masks:
 On Hopper and newer GPUs the dense forward loads q/k/v and stores the output through TMA tensor
 descriptors (host-built, 4-D, so out-of-range rows are zero-filled and clipped per head), which
 frees registers for two resident programs per SM; varlen inputs and strides TMA cannot describe
-(not 16-byte aligned) take the pointer kernel.
+(not 16-byte aligned) take the pointer kernel. On Hopper (sm_90) with 16-bit inputs and
+head_dim 128 the dense forward and backward run the warp-specialized Gluon kernels of
+_attention_hopper.py and _attention_hopper_bwd.py (FlashAttention-3's producer/consumer
+structure) instead.
 
 The forward saves the float32 logsumexp (natural log) of every query row: (batch, heads_q, seq_q)
 dense, (heads_q, total_q) varlen. The backward computes delta = rowsum(dO * O), then dK/dV in one
@@ -30,6 +33,7 @@ reference (SDPA), or raise NotImplementedError naming the reasons where torch is
 from __future__ import annotations
 
 import math
+import os
 
 import triton
 import triton.language as tl
@@ -497,9 +501,11 @@ class _Problem:
 
 
 def _describable(x) -> bool:
-    """TMA can describe x: a 16-byte aligned base and 16-byte multiples for every outer stride."""
+    """TMA can describe x: a 16-byte aligned base and 16-byte multiples for every outer stride.
+    Expanded dims (stride 0, size > 1) are refused: TMA descriptors describe dense tensors."""
     size = x.element_size()
-    return x.data_ptr() % 16 == 0 and all(x.stride(i) * size % 16 == 0 for i in range(3))
+    return x.data_ptr() % 16 == 0 and all(
+        x.stride(i) * size % 16 == 0 and (x.stride(i) or x.shape[i] <= 1) for i in range(3))
 
 
 def _uses_tma(q, k, v, out, varlen) -> bool:
@@ -514,8 +520,57 @@ def _descriptor(x):
                             [1, 1, 1, x.shape[3]])
 
 
+# Head dims where the Gluon kernels measured faster than the Triton ones (H100, bf16, same runs):
+# forward (32, 10, 2048, 128) causal 0.78-0.84 vs 1.01 ms, GQA (4, 32/8, 2048, 128) 0.39-0.40 vs
+# 0.53, non-causal 1.22 vs 1.63; backward 2.59-2.87 vs 2.78 ms, GQA 1.27 vs 1.47, non-causal 4.3
+# vs 5.0. At head_dim 64 both were level with or slower than Triton; 256 is unmeasured (the
+# backward does not take it).
+_GLUON_HEAD_DIMS = (128,)
+# VT_KERNELS_GLUON=0 keeps every input on the Triton kernels (the tools flip this to time them).
+_GLUON_ENABLED = os.environ.get("VT_KERNELS_GLUON", "1") != "0"
+# The kernels are written against triton 3.6's Gluon (older Gluon APIs differ, e.g. warp_specialize).
+_GLUON_TRITON = tuple(int(part) for part in triton.__version__.split(".")[:2]) >= (3, 6)
+
+
+def _gluon_module(q, varlen, backward: bool):
+    """(the Gluon module that runs these inputs, None) or (None, why not)."""
+    if not _GLUON_ENABLED:
+        return None, "VT_KERNELS_GLUON=0"
+    if varlen or interpreting():
+        return None, "varlen inputs and the interpreter take the Triton kernels"
+    if q.shape[-1] not in _GLUON_HEAD_DIMS:
+        return None, f"head_dim {q.shape[-1]} measured faster on the Triton kernels"
+    if not _GLUON_TRITON:
+        return None, f"the Gluon kernels need triton >= 3.6, found {triton.__version__}"
+    try:
+        if backward:
+            from . import _attention_hopper_bwd as module
+        else:
+            from . import _attention_hopper as module
+    except ImportError as exc:  # a triton without Gluon's Hopper module
+        return None, f"Gluon's Hopper module does not import: {exc}"
+    return module, None
+
+
+def _gluon_forward_reason(q, k, v, causal, scale, varlen) -> str | None:
+    """None when the warp-specialized Gluon forward (_attention_hopper) runs these inputs."""
+    module, reason = _gluon_module(q, varlen, backward=False)
+    return reason if module is None else module.hopper_reason(q, k, v, None, causal, scale)
+
+
+def _gluon_backward_reason(q, k, v, out, dout, causal, scale, varlen) -> str | None:
+    """None when the warp-specialized Gluon backward (_attention_hopper_bwd) runs these inputs."""
+    module, reason = _gluon_module(q, varlen, backward=True)
+    if module is None:
+        return reason
+    return module.hopper_backward_reason(q, k, v, out, dout, causal, scale)
+
+
 def _triton_forward(q, k, v, causal, scale, cu_q, cu_k, max_q, max_k):
     p = _Problem(q, k, cu_q, max_q, max_k)
+    if p.seq_k and _gluon_forward_reason(q, k, v, causal, scale, p.varlen) is None:
+        from ._attention_hopper import hopper_forward
+        return hopper_forward(q, k, v, causal, scale)
     out = empty(tuple(q.shape), dtype_name(q), like=q)
     lse = empty(p.stats_shape, "float32", like=q)
     if p.empty_launch():
@@ -537,6 +592,9 @@ def _triton_forward(q, k, v, causal, scale, cu_q, cu_k, max_q, max_k):
 
 def _triton_backward(q, k, v, out, lse, dout, causal, scale, cu_q, cu_k, max_q, max_k):
     p = _Problem(q, k, cu_q, max_q, max_k)
+    if p.seq_k and _gluon_backward_reason(q, k, v, out, dout, causal, scale, p.varlen) is None:
+        from ._attention_hopper_bwd import hopper_backward
+        return hopper_backward(q, k, v, out, lse, dout, causal, scale)
     dq = empty(tuple(q.shape), dtype_name(q), like=q)
     dk = empty(tuple(k.shape), dtype_name(k), like=k)
     dv = empty(tuple(v.shape), dtype_name(v), like=v)
@@ -771,6 +829,9 @@ def attention_backward(q, k, v, out, lse, dout, causal: bool = False,
     if tuple(lse.shape) != lse_shape:
         raise RuntimeError(f"attention_backward: lse has shape {tuple(lse.shape)}, expected "
                            f"{lse_shape}")
+    check_same_device("attention_backward", q=q, out=out, lse=lse, dout=dout)
+    # The kernels index lse rows as (batch, head, seq) with unit stride along seq.
+    lse = lse if lse.is_contiguous() else lse.contiguous()
     impl = _registry.select(KERNEL, q, k, v, causal, scale, cu_q, cu_k, max_q, max_k)
     return impl.backward(q, k, v, _unit_last_dim(out), lse, _unit_last_dim(dout), causal, scale,
                          cu_q, cu_k, max_q, max_k)
