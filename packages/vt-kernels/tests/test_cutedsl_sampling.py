@@ -6,7 +6,6 @@ numpy model of the radix select and the segmented draw is checked against the to
 With a GPU the tokens must equal the Triton kernel's tokens for the same uniform numbers.
 """
 
-import ctypes
 import importlib
 import os
 
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import ON_GPU
+from cutedsl_marshalling import assert_launch_arguments_match
 from tolerances import DTYPES
 
 if not ON_GPU:
@@ -22,7 +22,6 @@ pytest.importorskip("cutlass", reason="nvidia-cutlass-dsl is not installed")
 
 import vt.kernels as vk
 from vt.kernels import _registry
-from vt.kernels.cutedsl import _common as C
 from vt.kernels.cutedsl import sampling as cs  # registers the backend
 
 family = importlib.import_module("vt.kernels.sampling")
@@ -95,45 +94,10 @@ def test_temperatures_that_are_powers_of_two_scale_by_an_exact_inverse():
         assert np.array_equal(x * np.float32(scale), x / np.float32(t))
 
 
-def _dsl_argument(value, placeholder):
-    import cuda.bindings.driver as cuda_driver
-    from cutlass import cute
-    from cutlass.cute.runtime import make_ptr
-
-    if placeholder is None:
-        return None
-    if isinstance(placeholder, cute.Pointer):
-        return make_ptr(placeholder.dtype, value, cute.AddressSpace.gmem,
-                        assumed_align=placeholder.dtype.width // 8)
-    if C._slot_type(placeholder) is ctypes.c_void_p:
-        return cuda_driver.CUstream(value)
-    return value
-
-
 @pytest.mark.parametrize("greedy, has_top_k, has_top_p, divide", cs.variants(False))
 def test_fast_launch_arguments_match_the_dsl_marshalling(greedy, has_top_k, has_top_p, divide):
-    kernel = cs._compiled(cs._plan(128256, 8, 2), "bfloat16", greedy, has_top_k, has_top_p,
-                          divide, ARCH)
-    values = []
-    for i, slot in enumerate(kernel.slots):
-        if slot is None:
-            values.append(None)
-        elif slot is ctypes.c_float:
-            values.append(0.1 * (i + 1))
-        elif slot is ctypes.c_void_p:
-            values.append(0x10000 * (i + 1))
-        else:
-            values.append(1000 + i)
-    expected, _ = kernel.compiled.generate_execution_args(
-        *[_dsl_argument(v, p) for v, p in zip(values, kernel.placeholders)])
-    held, args = kernel.pack(values)
-    present = [slot for slot in kernel.slots if slot is not None]
-    assert len(args) == len(expected) == len(present)
-    for want, got, slot in zip(expected, args, present):
-        want = want.value if isinstance(want, ctypes.c_void_p) else want
-        size = ctypes.sizeof(slot)
-        assert ctypes.string_at(got, size) == ctypes.string_at(want, size)
-    del held
+    assert_launch_arguments_match(cs._compiled(cs._plan(128256, 8, 2), "bfloat16", greedy,
+                                               has_top_k, has_top_p, divide, ARCH))
 
 
 # A numpy model of the kernel's algorithm (float32 throughout): radix select over the ordered
