@@ -9,8 +9,8 @@ Per case: max abs errors of dq/dk/dv against SDPA's backward, the median device 
 calls (CUDA events), TFLOP/s (a backward counts 2.5x the forward's flops) and the speed ratio to
 SDPA's backward. The "triton" rows run attention.py's Triton backward (its Gluon dispatch turned
 off while they run). --configs also times every config of the kernel's table for the case's
-head_dim. A case that fails (compile error, exception) is printed and skipped. A run that never returns
-hangs on an mbarrier: run it under `timeout`.
+head_dim. A case that fails (compile error, exception) is printed and skipped. A run that never
+returns hangs on an mbarrier: run it under `timeout`.
 """
 
 from __future__ import annotations

@@ -528,7 +528,7 @@ def _descriptor(x):
 _GLUON_HEAD_DIMS = (128,)
 # VT_KERNELS_GLUON=0 keeps every input on the Triton kernels (the tools flip this to time them).
 _GLUON_ENABLED = os.environ.get("VT_KERNELS_GLUON", "1") != "0"
-# The kernels are written against triton 3.6's Gluon (older Gluon APIs differ, e.g. warp_specialize).
+# The kernels follow triton 3.6's Gluon API (older ones differ, e.g. in warp_specialize).
 _GLUON_TRITON = tuple(int(part) for part in triton.__version__.split(".")[:2]) >= (3, 6)
 
 
