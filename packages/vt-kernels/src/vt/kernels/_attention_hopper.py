@@ -37,6 +37,7 @@ from ._arrays import empty
 from ._checks import dtype_name
 from ._compat import is_torch_tensor
 from ._launch import capability
+from .attention import _describable as _outer_strides_describable
 
 _LOG2E = gl.constexpr(1.4426950408889634)  # kernels use it as is, the host as _LOG2E.value
 _LN2 = gl.constexpr(0.6931471805599453)
@@ -315,13 +316,10 @@ def _descriptor(x, rows: int):
 
 
 def _describable(x) -> bool:
-    """TMA can describe x: unit inner stride, 16-byte aligned base and outer strides, and no
-    expanded dim (stride 0, size > 1: k.expand(...), a dout from out.sum()), as TMA descriptors
-    describe dense tensors."""
-    size = x.element_size()
-    return (x.stride(3) == 1 and x.data_ptr() % 16 == 0
-            and all(x.stride(i) * size % 16 == 0 and (x.stride(i) or x.shape[i] <= 1)
-                    for i in range(3)))
+    """TMA can describe x: attention.py's conditions for its TMA forward (aligned base and outer
+    strides, no expanded dims), plus a unit inner stride, which attention.py's callers ensure
+    before its check and direct callers of this module may not."""
+    return x.stride(3) == 1 and _outer_strides_describable(x)
 
 
 def tensors_reason(kernel: str, tensors: dict, head_dims, scale, tma=None) -> str | None:
