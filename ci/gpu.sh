@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every GPU test and benchmark in one command, for a machine with an NVIDIA GPU, torch and
-# triton (the reference GPU machine): ci/gpu.sh [tests|bench|all] [extra pytest args...]
+# triton (the reference GPU machine): ci/gpu.sh [tests|bench|all] [pytest selection args...]
 # Results of the benchmarks go to ${OUT:-packages/vt-kernels/benchmarks/results}.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,7 +12,8 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 
 if [[ "$what" == tests || "$what" == all ]]; then
     echo "==> vt-kernels GPU tests"
-    "$python" -m pytest packages/vt-kernels/tests -q -p no:cacheprovider -rfE "$@" || status=$?
+    # Compiling kernels (a CPU job) dominates: one pytest process per core.
+    "$python" ci/pytest_shards.py -j "${JOBS:-$(nproc)}" packages/vt-kernels/tests "$@" || status=$?
 fi
 if [[ "$what" == bench || "$what" == all ]]; then
     echo "==> vt-kernels benchmarks"

@@ -784,3 +784,82 @@ def test_rms_norm_on_foreign_wrappers_of_torch_memory_launches_on_their_stream(k
         assert set(launches) == {other.cuda_stream}
     finally:
         triton.knobs.runtime.launch_enter_hook.remove(hook)
+
+
+# ---------------------------------------------------------------------------------------------
+# torch tensors on a GPU other than the current one
+
+
+def _record_device_switches(monkeypatch, tensor_gpu: int, current_gpu: int) -> list:
+    """Makes every torch tensor look like it lives on `tensor_gpu` while `current_gpu` is
+    current, and records the devices the calls switch to."""
+    switched = []
+
+    class Switch:
+        def __init__(self, index):
+            self.index = index
+
+        def __enter__(self):
+            switched.append(self.index)
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(foreign, "_cuda_index", lambda tensor: tensor_gpu)
+    monkeypatch.setattr(foreign, "_current_cuda_index", lambda: current_gpu)
+    monkeypatch.setattr(torch.cuda, "device", Switch)
+    return switched
+
+
+def test_torch_calls_make_their_tensors_gpu_current(monkeypatch):
+    import vt.kernels as vk
+    from vt.kernels.linear_cross_entropy import linear_cross_entropy
+
+    x, w = torch.randn(4, 32), torch.randn(32)
+    expected_norm = vk.rms_norm(x, w, 1e-6)
+    hidden, weight, target = torch.randn(4, 16), torch.randn(8, 16), torch.tensor([1, 2, 3, 0])
+    expected_loss = linear_cross_entropy(hidden, weight, target)
+    switched = _record_device_switches(monkeypatch, tensor_gpu=1, current_gpu=0)
+    torch.testing.assert_close(vk.rms_norm(x, w, 1e-6), expected_norm)
+    assert switched == [1]
+    torch.testing.assert_close(linear_cross_entropy(hidden, weight, target), expected_loss)
+    assert switched[-1] == 1
+    # list arguments (the optimizer steps) switch to their first tensor's GPU
+    params, grads = [torch.randn(8)], [torch.randn(8)]
+    vk.optim.sgd_step(params, grads, [None], 0.1, 0.0, 0.0, 0.0, False)
+    assert switched[-1] == 1
+
+
+def test_torch_calls_on_the_current_gpu_do_not_switch(monkeypatch):
+    import vt.kernels as vk
+
+    switched = _record_device_switches(monkeypatch, tensor_gpu=0, current_gpu=0)
+    vk.rms_norm(torch.randn(4, 32), torch.randn(32), 1e-6)
+    assert switched == []
+
+
+needs_two_gpus = pytest.mark.skipif(not ON_GPU or torch.cuda.device_count() < 2,
+                                    reason="needs two CUDA GPUs")
+
+
+@needs_two_gpus
+def test_kernels_run_on_a_gpu_that_is_not_current():
+    import vt.kernels as vk
+
+    torch.manual_seed(0)
+    on0 = {"x": torch.randn(64, 256, device="cuda:0", dtype=torch.bfloat16, requires_grad=True),
+           "w": torch.randn(256, device="cuda:0", dtype=torch.bfloat16, requires_grad=True),
+           "q": torch.randn(2, 4, 128, 64, device="cuda:0", dtype=torch.bfloat16)}
+    on1 = {k: v.detach().to("cuda:1").requires_grad_(v.requires_grad) for k, v in on0.items()}
+    results = []
+    with torch.cuda.device(0):
+        for d in (on0, on1):
+            y = vk.layer_norm(d["x"], d["w"], None, 1e-5)
+            y.float().square().sum().backward()
+            attn = vk.attention(d["q"], d["q"], d["q"], causal=True)
+            params, grads = [d["w"].detach().clone()], [d["w"].grad.clone()]
+            vk.optim.sgd_step(params, grads, [None], 0.1, 0.0, 0.0, 0.0, False)
+            results.append([t.cpu() for t in (y, d["x"].grad, d["w"].grad, attn, params[0])])
+            assert {t.device for t in (y, d["x"].grad, attn, params[0])} == {d["x"].device}
+    for ours, expected in zip(results[1], results[0]):
+        torch.testing.assert_close(ours, expected)

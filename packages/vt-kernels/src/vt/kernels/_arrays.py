@@ -26,14 +26,14 @@ def empty_like(x, dtype: str | None = None):
 
 def empty(shape: tuple, dtype: str, like):
     """An uninitialized contiguous array on `like`'s device."""
-    if is_torch_tensor(like):
-        return torch.empty(shape, dtype=_torch_dtype(dtype), device=like.device)
+    if is_torch_tensor(like):  # new_empty takes like's device without building a torch.device
+        return like.new_empty(shape, dtype=_torch_dtype(dtype))
     return like.new_empty(tuple(shape), dtype)
 
 
 def zeros(shape: tuple, dtype: str, like):
     if is_torch_tensor(like):
-        return torch.zeros(shape, dtype=_torch_dtype(dtype), device=like.device)
+        return like.new_zeros(shape, dtype=_torch_dtype(dtype))
     out = like.new_empty(tuple(shape), dtype)
     fill_(out, 0.0)
     return out

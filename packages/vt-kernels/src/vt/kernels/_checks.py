@@ -3,11 +3,18 @@ the op, the shapes, the dtypes and the devices."""
 
 from __future__ import annotations
 
+from ._compat import is_torch_tensor
+
 FLOAT_DTYPES = ("float32", "float16", "bfloat16")
+_DTYPE_NAMES: dict = {}  # dtype object -> name: str(torch.bfloat16) costs more than a lookup
 
 
 def dtype_name(x) -> str:
-    return str(x.dtype).rsplit(".", 1)[-1]
+    dtype = x.dtype
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = str(dtype).rsplit(".", 1)[-1]
+    return name
 
 
 def device_name(x) -> str:
@@ -20,12 +27,22 @@ def check_float(op: str, name: str, x) -> None:
         raise TypeError(f"{op}: {name} must be float32, float16 or bfloat16, got {dtype_name(x)}")
 
 
+def _same_torch_gpu(a, b) -> bool:
+    # get_device() and is_cuda avoid building torch.device objects (the common case).
+    return a.is_cuda and b.is_cuda and a.get_device() == b.get_device()
+
+
 def check_same_device(op: str, **tensors) -> None:
     named = [(k, v) for k, v in tensors.items() if v is not None]
     first_name, first = named[0]
-    device = getattr(first, "device", None)
+    first_torch = is_torch_tensor(first)
+    device = None
     for name, t in named[1:]:
-        if getattr(t, "device", None) == device:  # the common case, without building names
+        if first_torch and is_torch_tensor(t) and _same_torch_gpu(first, t):
+            continue
+        if device is None:
+            device = getattr(first, "device", None)
+        if getattr(t, "device", None) == device:  # without building names
             continue
         if device_name(t) != device_name(first):
             raise RuntimeError(f"{op}: expected all tensors on one device, got {first_name} on "

@@ -27,7 +27,7 @@ import sys
 import threading
 
 from . import _driver
-from ._compat import is_torch_tensor
+from ._compat import is_torch_tensor, torch
 
 MAX_NDIM = 64  # the most dimensions read from a producer's capsule or interface dict
 _KDL_CUDA = 2
@@ -855,17 +855,53 @@ def wrap_inputs(*objs):
     return tuple(call.wrap(o) for o in objs), call
 
 
+def _cuda_index(tensor) -> int:
+    """The GPU of a torch tensor, -1 off the GPU."""
+    return tensor.get_device()
+
+
+def _current_cuda_index() -> int:
+    # A CUDA tensor exists, so CUDA is initialized: skip current_device's lazy-init checks.
+    return torch._C._cuda_getDevice()
+
+
+def _on_device_of(tensor, fn, args, kwargs):
+    """fn(*args, **kwargs) with the torch tensor's GPU current: Triton launches on torch's
+    current device, and so do the allocations of the outputs."""
+    index = _cuda_index(tensor)
+    if index < 0 or index == _current_cuda_index():
+        return fn(*args, **kwargs)
+    with torch.cuda.device(index):
+        return fn(*args, **kwargs)
+
+
+def on_tensor_device(fn):
+    """Runs a torch-only API with its first argument's GPU as the current device."""
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        if args and is_torch_tensor(args[0]):
+            return _on_device_of(args[0], fn, args, kwargs)
+        return fn(*args, **kwargs)
+
+    return call
+
+
 def foreign_arrays(fn):
     """Lets a functional API take foreign CUDA arrays: the arguments are wrapped, the body runs in
-    the launch scope, and the results come back as the inputs' library's arrays."""
+    the launch scope, and the results come back as the inputs' library's arrays. Torch calls run
+    with their first tensor's GPU as the current device."""
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
         if args and is_torch_tensor(args[0]):  # a torch call: skip the scan for foreign arrays
-            return fn(*args, **kwargs)
+            return _on_device_of(args[0], fn, args, kwargs)
         values = (*args, *kwargs.values())
         if not any(is_foreign(v) for v in _flatten(values)):
-            return fn(*args, **kwargs)
+            tensor = next((v for v in _flatten(values) if is_torch_tensor(v)), None)
+            if tensor is None:
+                return fn(*args, **kwargs)
+            return _on_device_of(tensor, fn, args, kwargs)
         wrapped, foreign = wrap_inputs(*values)
         with foreign:
             out = fn(*wrapped[:len(args)], **dict(zip(kwargs, wrapped[len(args):])))

@@ -39,7 +39,7 @@ def triton_reason(*tensors) -> str | None:
     launches without torch and on the caller's stream.
     """
     for t in tensors:
-        if t is None:
+        if t is None or (is_torch_tensor(t) and t.is_cuda):  # the common case, without .device
             continue
         kind = _device_type(t)
         if kind == "cuda":
@@ -73,7 +73,7 @@ def reference_reason(*tensors) -> str | None:
 def as_rows(x):
     """A (rows, last dim) view with unit stride along the last dim (copying only if needed)."""
     n = x.shape[-1] if x.dim() else 1
-    rows = x.reshape(-1, n)
+    rows = x if x.dim() == 2 else x.reshape(-1, n)  # a 2-D input needs no new view
     if rows.stride(-1) != 1 or (rows.shape[0] > 1 and rows.stride(0) < n):
         rows = rows.contiguous()
     return rows

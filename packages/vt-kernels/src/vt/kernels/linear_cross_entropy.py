@@ -19,6 +19,7 @@ from __future__ import annotations
 from . import _registry
 from ._checks import check_float, check_nonempty_rows, check_same_device, check_shape, dtype_name
 from ._compat import is_torch_tensor, needs_autograd, torch
+from ._foreign import on_tensor_device
 from ._launch import as_rows, reference_reason, triton_reason
 from .cross_entropy import REDUCTIONS, inverse_count, reduce_rows, scale_rows_
 
@@ -246,6 +247,7 @@ def _check(hidden, weight, target, bias, label_smoothing, reduction):
                          f"(expected one of {', '.join(REDUCTIONS)})")
 
 
+@on_tensor_device
 def linear_cross_entropy(hidden, weight, target, bias=None, ignore_index: int = -100,
                          label_smoothing: float = 0.0, reduction: str = "mean",
                          chunk_size: int | None = None, z_loss: float = 0.0,
@@ -279,6 +281,7 @@ def linear_cross_entropy(hidden, weight, target, bias=None, ignore_index: int = 
     return (loss, z_part) if return_z_loss else loss
 
 
+@on_tensor_device
 def linear_cross_entropy_forward(hidden2d, weight, target, bias=None, ignore_index: int = -100,
                                  label_smoothing: float = 0.0, z_loss: float = 0.0,
                                  chunk_size: int | None = None,
@@ -291,6 +294,7 @@ def linear_cross_entropy_forward(hidden2d, weight, target, bias=None, ignore_ind
                         float(z_loss), chunk_size, tuple(want_grads), grad_scale)
 
 
+@on_tensor_device
 def linear_cross_entropy_backward(hidden2d, weight, target, grad_rows, bias=None,
                                   ignore_index: int = -100, label_smoothing: float = 0.0,
                                   z_loss: float = 0.0, chunk_size: int | None = None,

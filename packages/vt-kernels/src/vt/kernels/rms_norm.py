@@ -256,6 +256,8 @@ def rms_norm(x, weight=None, eps: float = 1e-6, residual=None):
     else:
         y, h, _ = impl.forward(rows, weight, res_rows, float(eps))
         out = y if h is None else (y, h)
+    if len(shape) == 2:  # the rows are the input's shape already
+        return out
     if residual is None:
         return out.view(shape)
     return out[0].view(shape), out[1].view(shape)
