@@ -43,8 +43,9 @@ def sample_values(kernel) -> list:
 
 def assert_launch_arguments_match(kernel, values=None):
     values = sample_values(kernel) if values is None else values
-    expected, _ = kernel.compiled.generate_execution_args(
-        *[_dsl_argument(v, p) for v, p in zip(values, kernel.placeholders)])
+    # The DSL's arguments own the memory its packed values point into: keep them alive.
+    dsl_arguments = [_dsl_argument(v, p) for v, p in zip(values, kernel.placeholders)]
+    expected, _ = kernel.compiled.generate_execution_args(*dsl_arguments)
     held, args = kernel.pack(values)
     present = [slot for slot in kernel.slots if slot is not None]
     assert len(args) == len(expected) == len(present)
@@ -52,4 +53,4 @@ def assert_launch_arguments_match(kernel, values=None):
         want = want.value if isinstance(want, ctypes.c_void_p) else want
         size = ctypes.sizeof(slot)
         assert ctypes.string_at(got, size) == ctypes.string_at(want, size)
-    del held  # the packed C values had to live until the comparison
+    del held, dsl_arguments  # the packed C values had to live until the comparison

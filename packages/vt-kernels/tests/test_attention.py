@@ -237,6 +237,20 @@ def test_the_gluon_kernels_take_16_bit_head_dim_128_on_hopper_only(device):
                                                                    False)
 
 
+def test_the_fused_backward_is_kept_from_gqa_and_deterministic_runs(device):
+    attn = importlib.import_module("vt.kernels.attention")
+    q, k, _, _ = make(device, torch.bfloat16, 1, 4, 4, 8, 8, 128)
+    assert attn._fused_backward_reason(q, k, deterministic=False) is None
+    assert "deterministic" in attn._fused_backward_reason(q, k, deterministic=True)
+    assert "GQA" in attn._fused_backward_reason(q, k[:, :2], deterministic=False)
+    assert not attn._deterministic()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        assert attn._deterministic()
+    finally:
+        torch.use_deterministic_algorithms(False)
+
+
 def test_tma_descriptors_refuse_expanded_dims():
     attn = importlib.import_module("vt.kernels.attention")
     dense = torch.randn(2, 4, 8, 64)
@@ -253,12 +267,16 @@ def test_the_dispatch_runs_the_gluon_kernels_where_they_take_the_inputs(device, 
     attn = importlib.import_module("vt.kernels.attention")
     hopper = importlib.import_module("vt.kernels._attention_hopper")
     hopper_bwd = importlib.import_module("vt.kernels._attention_hopper_bwd")
+    hopper_fused = importlib.import_module("vt.kernels._attention_hopper_bwd_fused")
     used = []
     forward, backward = hopper.hopper_forward, hopper_bwd.hopper_backward
+    fused = hopper_fused.hopper_backward_fused
     monkeypatch.setattr(hopper, "hopper_forward",
                         lambda *a, **kw: used.append("fwd") or forward(*a, **kw))
     monkeypatch.setattr(hopper_bwd, "hopper_backward",
                         lambda *a, **kw: used.append("bwd") or backward(*a, **kw))
+    monkeypatch.setattr(hopper_fused, "hopper_backward_fused",
+                        lambda *a, **kw: used.append("fused") or fused(*a, **kw))
 
     def kernels_for(q, k, v, dout, keys=lambda k: k):
         # keys(k) runs inside the autograd graph: a leaf copy of an expanded k would be dense.
@@ -277,6 +295,13 @@ def test_the_dispatch_runs_the_gluon_kernels_where_they_take_the_inputs(device, 
             assert_as_close_as_torch(grad, torch_grad, ref_grad, 3)
         return list(used)
 
+    # without GQA the backward is the fused kernel unless torch's deterministic algorithms are
+    # on; GQA takes the split kernels
+    q, k, v, dout = make(device, torch.bfloat16, 2, 8, 8, 190, 190, 128, seed=9)
+    assert kernels_for(q, k, v, dout) == ["fwd", "fused"]
+    monkeypatch.setattr(attn, "_deterministic", lambda: True)
+    assert kernels_for(q, k, v, dout) == ["fwd", "bwd"]
+    monkeypatch.setattr(attn, "_deterministic", lambda: False)
     q, k, v, dout = make(device, torch.bfloat16, 2, 8, 2, 190, 190, 128, seed=9)
     assert kernels_for(q, k, v, dout) == ["fwd", "bwd"]
     assert kernels_for(*(t[..., :64].contiguous() for t in (q, k, v, dout))) == []

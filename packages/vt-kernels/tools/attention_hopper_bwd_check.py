@@ -1,6 +1,7 @@
-"""Checks and times the Gluon Hopper attention backward (vt.kernels._attention_hopper_bwd) next to
-attention.py's Triton backward and torch's SDPA backward, all measured in the same run, on a
-Hopper GPU.
+"""Checks and times the Gluon Hopper attention backwards, the split one (vt.kernels.
+_attention_hopper_bwd: a dK/dV and a dQ kernel) and the fused one (_attention_hopper_bwd_fused:
+one kernel, dQ through float32 atomics), next to attention.py's Triton backward and torch's SDPA
+backward, all measured in the same run, on a Hopper GPU.
 
     PYTHONPATH=packages/vt-kernels/src \
         python packages/vt-kernels/tools/attention_hopper_bwd_check.py [--configs] [--reps 30]
@@ -8,9 +9,10 @@ Hopper GPU.
 Per case: max abs errors of dq/dk/dv against SDPA's backward, the median device time of `reps`
 calls (CUDA events), TFLOP/s (a backward counts 2.5x the forward's flops) and the speed ratio to
 SDPA's backward. The "triton" rows run attention.py's Triton backward (its Gluon dispatch turned
-off while they run). --configs also times every config of the kernel's table for the case's
-head_dim. A case that fails (compile error, exception) is printed and skipped. A run that never
-returns hangs on an mbarrier: run it under `timeout`.
+off while they run), "hopper" the split Gluon backward, "fused" the fused one. --configs also
+times every config of both Gluon kernels' tables for the case's head_dim. A case that fails
+(compile error, exception) is printed and skipped. A run that never returns hangs on an mbarrier:
+run it under `timeout`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from attention_hopper_check import median_ms, triton_kernels, vt_attention
 from vt.kernels import _attention_hopper_bwd as hopper_bwd
+from vt.kernels import _attention_hopper_bwd_fused as hopper_bwd_fused
 
 # (batch, heads_q, heads_kv, seq, head_dim, causal): the TARGETS.md shapes.
 CASES = [
@@ -77,12 +80,21 @@ def run_case(case, reps, sweep):
     def hopper_backward(config=None):
         return hopper_bwd.hopper_backward(q, k, v, out, lse, dout, causal, scale, config)
 
+    def fused_backward(config=None):
+        return hopper_bwd_fused.hopper_backward_fused(q, k, v, out, lse, dout, causal, scale,
+                                                      config)
+
     expected = sdpa()
     tflop = backward_flops(batch, heads_q, seq, head_dim, causal) / 1e12
     sdpa_ms = median_ms(sdpa, reps, warmup=3)
     rows = [("sdpa", sdpa_ms, "0/0/0")]
     print(f"  {'sdpa':<8} {sdpa_ms:8.3f} ms {tflop / (sdpa_ms / 1e3):7.1f} TFLOP/s", flush=True)
-    for name, fn in (("triton", triton_backward), ("hopper", hopper_backward)):
+    fused_reason = hopper_bwd_fused.hopper_backward_fused_reason(q, k, v, q, dout, causal, scale)
+    if fused_reason is not None:
+        print(f"  hopper_backward_fused does not take it: {fused_reason}", flush=True)
+    backwards = [("triton", triton_backward), ("hopper", hopper_backward)]
+    backwards += [("fused", fused_backward)] if fused_reason is None else []
+    for name, fn in backwards:
         try:
             with triton_kernels() if name == "triton" else contextlib.nullcontext():
                 errors = max_errors(fn(), expected)
@@ -96,6 +108,8 @@ def run_case(case, reps, sweep):
     times = dict((name, ms) for name, ms, _ in rows)
     if "triton" in times and "hopper" in times:
         print(f"  hopper/triton speed {times['triton'] / times['hopper']:5.3f}x", flush=True)
+    if "hopper" in times and "fused" in times:
+        print(f"  fused/hopper speed {times['hopper'] / times['fused']:5.3f}x", flush=True)
     if not sweep:
         return
     print("  configs (dkdv stages, dq keys, dq stages):", flush=True)
@@ -106,6 +120,17 @@ def run_case(case, reps, sweep):
             print(f"    {config.dkdv_stages} {config.dq_block_n:>4} {config.dq_stages}  "
                   f"{ms:8.3f} ms {tflop / (ms / 1e3):7.1f} TFLOP/s  hopper/sdpa "
                   f"{sdpa_ms / ms:5.3f}x  max abs error dq/dk/dv {errors}", flush=True)
+        except Exception:
+            print(f"    {config} failed:\n{traceback.format_exc(limit=3)}", flush=True)
+    if fused_reason is not None:
+        return
+    print("  fused configs (stages):", flush=True)
+    for config in hopper_bwd_fused.CONFIGS[head_dim]:
+        try:
+            errors = max_errors(fused_backward(config), expected)
+            ms = median_ms(lambda: fused_backward(config), reps, warmup=3)
+            print(f"    {config.stages}  {ms:8.3f} ms {tflop / (ms / 1e3):7.1f} TFLOP/s  "
+                  f"fused/sdpa {sdpa_ms / ms:5.3f}x  max abs error dq/dk/dv {errors}", flush=True)
         except Exception:
             print(f"    {config} failed:\n{traceback.format_exc(limit=3)}", flush=True)
 

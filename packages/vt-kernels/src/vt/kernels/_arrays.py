@@ -12,6 +12,7 @@ import triton
 import triton.language as tl
 
 from ._compat import is_torch_tensor, torch
+from ._fast_launch import fast_launch
 
 
 def _torch_dtype(name: str):
@@ -39,6 +40,7 @@ def zeros(shape: tuple, dtype: str, like):
     return out
 
 
+@fast_launch
 @triton.jit
 def _column_sums(P, OUT0, OUT1, rows, cols, stride_g, stride_p, BLOCK_R: tl.constexpr,
                  BLOCK_C: tl.constexpr):
@@ -79,6 +81,7 @@ def column_sum(partial, dtype: str):
     return column_sums(partial.reshape(1, *partial.shape), (dtype,))[0]
 
 
+@fast_launch
 @triton.jit
 def _fill(OUT, n, value, BLOCK: tl.constexpr):
     offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)

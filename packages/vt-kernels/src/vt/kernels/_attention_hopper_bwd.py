@@ -44,6 +44,7 @@ from ._attention_hopper import (
     tensors_reason,
 )
 from ._checks import dtype_name
+from ._fast_launch import fast_launch
 
 # Rows per consumer warpgroup (wgmma's M for 4 warps). A dK/dV program covers 2 x 64 keys and
 # streams 64-query tiles; a dQ program covers 2 x 64 queries. The padded row statistics cover
@@ -75,6 +76,7 @@ DTYPES = ("bfloat16", "float16")
 # row statistics: delta = rowsum(dO * O) and lse * log2e, padded (Triton)
 
 
+@fast_launch
 @triton.jit
 def _bwd_row_stats(O, DO, LSE, LSE2, DELTA, stride_ob, stride_oh, stride_os, stride_db,
                    stride_dh, stride_ds, stride_lb, stride_lh, seq_q, seq_pad,
@@ -448,6 +450,19 @@ def _stats_descriptor(x):
                             _stats_layout())
 
 
+def row_stats(out, dout, lse, seq_pad: int):
+    """(lse * log2e, delta = rowsum(dout * out)), float32 (batch, heads_q, seq_pad), padded past
+    seq_q with +inf and 0 (see _bwd_row_stats)."""
+    batch, heads_q, seq_q, head_dim = out.shape
+    lse2 = empty((batch, heads_q, seq_pad), "float32", like=out)
+    delta = empty((batch, heads_q, seq_pad), "float32", like=out)
+    rows = 8192 // head_dim
+    _bwd_row_stats[(seq_pad // rows, heads_q, batch)](
+        out, dout, lse, lse2, delta, *out.stride()[:3], *dout.stride()[:3], *lse.stride()[:2],
+        seq_q, seq_pad, HEAD_DIM=head_dim, ROWS=rows, num_warps=4)
+    return lse2, delta
+
+
 def hopper_backward_reason(q, k, v, out, dout, causal, scale) -> str | None:
     """None when hopper_backward takes these inputs, else why not."""
     reason = tensors_reason("backward", {"q": q, "k": k, "v": v, "out": out, "dout": dout},
@@ -472,12 +487,7 @@ def hopper_backward(q, k, v, out, lse, dout, causal, scale, config: Config | Non
     if batch == 0 or heads_q == 0 or seq_q == 0:
         return dq, zeros(tuple(k.shape), dtype, like=k), zeros(tuple(v.shape), dtype, like=v)
     seq_pad = triton.cdiv(seq_q, _PAD) * _PAD
-    lse2 = empty((batch, heads_q, seq_pad), "float32", like=q)
-    delta = empty((batch, heads_q, seq_pad), "float32", like=q)
-    rows = 8192 // head_dim
-    _bwd_row_stats[(seq_pad // rows, heads_q, batch)](
-        out, dout, lse, lse2, delta, *out.stride()[:3], *dout.stride()[:3], *lse.stride()[:2],
-        seq_q, seq_pad, HEAD_DIM=head_dim, ROWS=rows, num_warps=4)
+    lse2, delta = row_stats(out, dout, lse, seq_pad)
 
     group = heads_q // heads_kv
     qk_scale = scale * _LOG2E.value

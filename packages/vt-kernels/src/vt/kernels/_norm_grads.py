@@ -11,6 +11,7 @@ import triton.language as tl
 
 from ._arrays import column_sums, empty
 from ._checks import dtype_name
+from ._fast_launch import fast_launch
 from ._launch import sm_count
 
 # Tiles of 32 rows of 512 columns of 16-bit inputs (16 rows of wider ones: three stages of x and
@@ -19,6 +20,7 @@ from ._launch import sm_count
 _BLOCK_C = 512
 
 
+@fast_launch
 @triton.jit
 def _norm_param_grads(DY, X, MEAN, RSTD, PARTIAL, stride_dy, stride_x, M, N, rows_per_program,
                       HAS_MEAN: tl.constexpr, HAS_WEIGHT: tl.constexpr, HAS_BIAS: tl.constexpr,

@@ -27,6 +27,7 @@ import triton.language as tl
 from . import _registry
 from ._arrays import empty
 from ._checks import check_float, check_same_device, dtype_name
+from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
 from ._compat import needs_autograd, torch
 from ._launch import as_rows, reference_reason, triton_reason
@@ -82,6 +83,7 @@ def _block(blocks_per_row, BLOCK: tl.constexpr):
     return row, cols
 
 
+@fast_launch
 @triton.jit
 def _unary_fwd(X, Y, stride_x, stride_y, n, blocks_per_row, ACT: tl.constexpr, BLOCK: tl.constexpr):
     row, cols = _block(blocks_per_row, BLOCK)
@@ -90,6 +92,7 @@ def _unary_fwd(X, Y, stride_x, stride_y, n, blocks_per_row, ACT: tl.constexpr, B
     tl.store(Y + row * stride_y + cols, _activation(x, ACT).to(Y.dtype.element_ty), mask=mask)
 
 
+@fast_launch
 @triton.jit
 def _unary_bwd(DY, X, DX, stride_dy, stride_x, stride_dx, n, blocks_per_row, ACT: tl.constexpr,
                BLOCK: tl.constexpr):
@@ -101,6 +104,7 @@ def _unary_bwd(DY, X, DX, stride_dy, stride_x, stride_dx, n, blocks_per_row, ACT
     tl.store(DX + row * stride_dx + cols, (dy * grad).to(DX.dtype.element_ty), mask=mask)
 
 
+@fast_launch
 @triton.jit
 def _gated_fwd(G, U, OUT, stride_g, stride_u, stride_o, up_col, n, blocks_per_row,
                ACT: tl.constexpr, BLOCK: tl.constexpr):
@@ -113,6 +117,7 @@ def _gated_fwd(G, U, OUT, stride_g, stride_u, stride_o, up_col, n, blocks_per_ro
              mask=mask)
 
 
+@fast_launch
 @triton.jit
 def _gated_bwd(DOUT, G, U, DG, DU, stride_do, stride_g, stride_u, stride_dg, stride_du, up_col,
                dup_col, n, blocks_per_row, ACT: tl.constexpr, BLOCK: tl.constexpr):

@@ -19,7 +19,8 @@ frees registers for two resident programs per SM; varlen inputs and strides TMA 
 (not 16-byte aligned) take the pointer kernel. On Hopper (sm_90) with 16-bit inputs and
 head_dim 128 the dense forward and backward run the warp-specialized Gluon kernels of
 _attention_hopper.py and _attention_hopper_bwd.py (FlashAttention-3's producer/consumer
-structure) instead.
+structure) instead; without GQA and unless torch's deterministic algorithms are on, the backward
+is the fused kernel of _attention_hopper_bwd_fused.py (dQ accumulated with float32 atomics).
 
 The forward saves the float32 logsumexp (natural log) of every query row: (batch, heads_q, seq_q)
 dense, (heads_q, total_q) varlen. The backward computes delta = rowsum(dO * O), then dK/dV in one
@@ -43,6 +44,7 @@ from . import _registry
 from ._arrays import empty, zeros
 from ._checks import check_float, check_same_device, dtype_name
 from ._compat import needs_autograd, torch
+from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
 from ._launch import capability, interpreting, reference_reason, triton_reason, tuned
 
@@ -66,12 +68,16 @@ _FWD = {64: [(128, 64, 4, 3), (128, 128, 8, 3), (64, 64, 4, 3)],
 _FWD_TMA = {64: [(128, 64, 4, 2), (128, 128, 8, 2), (64, 64, 4, 3)],
             128: [(128, 64, 4, 2), (64, 64, 4, 3), (128, 128, 8, 3)],
             256: [(64, 64, 4, 2), (128, 64, 8, 2), (64, 32, 4, 2)]}
+# head_dim 256 backward, swept on H200 at (4, 16, 2048, 256) causal: dK/dV 1.12 ms at
+# (64, 64, 8, 2), 1.13 at (64, 32, 4, 2), 1.35-6.0 for 12 others; dQ 0.59 ms at (128, 32, 8, 2),
+# 0.61 at (64, 32, 4, 3), 0.74-1.30 for 10 others. The first of each (the VT_KERNELS_AUTOTUNE=0
+# choice, 3.1 and 0.81 ms) also fits shared memory with float32 inputs.
 _DKDV = {64: [(32, 128, 4, 3), (64, 128, 8, 3), (64, 64, 4, 3)],
          128: [(32, 128, 8, 2), (64, 128, 8, 2), (32, 64, 4, 3), (64, 64, 4, 2)],
-         256: [(32, 64, 4, 2), (64, 64, 8, 2), (16, 64, 4, 2)]}
+         256: [(32, 64, 4, 2), (64, 64, 8, 2), (64, 32, 4, 2)]}
 _DQ = {64: [(128, 32, 4, 3), (128, 64, 8, 3), (64, 64, 4, 3)],
        128: [(128, 32, 8, 2), (128, 64, 8, 2), (64, 64, 4, 3), (64, 32, 4, 3)],
-       256: [(64, 32, 4, 2), (64, 64, 8, 2), (32, 32, 4, 2)]}
+       256: [(64, 32, 4, 2), (128, 32, 8, 2), (64, 32, 4, 3)]}
 # The interpreter takes one small config (autotune then skips benchmarking); unequal blocks keep
 # the diagonal bookkeeping honest.
 _INTERPRETER = {"fwd": (32, 16), "dkdv": (16, 32), "dq": (32, 16)}
@@ -290,6 +296,7 @@ def _attn_fwd_tma(Q, K, V, O, LSE, stride_lb, stride_lh, seq_q, seq_k, group, qk
     tl.store(lse_base + offs_m, lse, mask=offs_m < seq_q)
 
 
+@fast_launch
 @triton.jit
 def _attn_bwd_delta(O, DO, DELTA, CU_Q, stride_ob, stride_oh, stride_os, stride_db, stride_dh,
                     stride_ds, stride_lb, stride_lh, seq_q, HEAD_DIM: tl.constexpr,
@@ -566,6 +573,22 @@ def _gluon_backward_reason(q, k, v, out, dout, causal, scale, varlen) -> str | N
     return module.hopper_backward_reason(q, k, v, out, dout, causal, scale)
 
 
+def _fused_backward_reason(q, k, deterministic: bool) -> str | None:
+    """None when the Gluon backward should be the fused one (_attention_hopper_bwd_fused), which
+    measured faster than the split kernels without GQA (H200, bf16, same run: (32, 10, 2048, 128)
+    causal 2.54 vs 2.72 ms, non-causal 3.87 vs 4.39) and slower with it ((4, 32/8, 2048, 128)
+    causal 1.25 vs 1.23). Its dQ sums float32 atomics in a varying order."""
+    if deterministic:
+        return "deterministic algorithms are on (the fused dQ accumulates with atomics)"
+    if q.shape[1] != k.shape[1]:
+        return "GQA/MQA measured faster on the split kernels"
+    return None
+
+
+def _deterministic() -> bool:
+    return torch is not None and torch.are_deterministic_algorithms_enabled()
+
+
 def _triton_forward(q, k, v, causal, scale, cu_q, cu_k, max_q, max_k):
     p = _Problem(q, k, cu_q, max_q, max_k)
     if p.seq_k and _gluon_forward_reason(q, k, v, causal, scale, p.varlen) is None:
@@ -593,6 +616,9 @@ def _triton_forward(q, k, v, causal, scale, cu_q, cu_k, max_q, max_k):
 def _triton_backward(q, k, v, out, lse, dout, causal, scale, cu_q, cu_k, max_q, max_k):
     p = _Problem(q, k, cu_q, max_q, max_k)
     if p.seq_k and _gluon_backward_reason(q, k, v, out, dout, causal, scale, p.varlen) is None:
+        if _fused_backward_reason(q, k, _deterministic()) is None:
+            from ._attention_hopper_bwd_fused import hopper_backward_fused
+            return hopper_backward_fused(q, k, v, out, lse, dout, causal, scale)
         from ._attention_hopper_bwd import hopper_backward
         return hopper_backward(q, k, v, out, lse, dout, causal, scale)
     dq = empty(tuple(q.shape), dtype_name(q), like=q)

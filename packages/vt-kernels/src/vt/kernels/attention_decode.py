@@ -19,6 +19,7 @@ from . import _registry
 from ._arrays import empty
 from ._checks import check_float, check_same_device, dtype_name
 from ._compat import torch
+from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
 from ._launch import interpreting, reference_reason, sm_count, triton_reason
 from .attention import HEAD_DIMS
@@ -28,6 +29,7 @@ KERNEL = "attention_decode"
 _NO_MAX = tl.constexpr(-1.0e30)  # a finite running max: padded q rows never produce NaN
 
 
+@fast_launch
 @triton.jit
 def _decode_split(Q, K, V, SEQLENS, OUT_PART, LSE_PART, stride_qb, stride_qh, stride_kb,
                   stride_kh, stride_ks, stride_vb, stride_vh, stride_vs, heads_q, max_seq, group,
@@ -77,6 +79,7 @@ def _decode_split(Q, K, V, SEQLENS, OUT_PART, LSE_PART, stride_qb, stride_qh, st
     tl.store(LSE_PART + part, m_i + tl.math.log2(l_i), mask=in_group)
 
 
+@fast_launch
 @triton.jit
 def _decode_combine(OUT_PART, LSE_PART, SEQLENS, O, stride_ob, stride_oh, heads_q, max_seq, chunk,
                     num_splits, HEAD_DIM: tl.constexpr, BLOCK_S: tl.constexpr):

@@ -23,6 +23,7 @@ from . import _registry
 from ._arrays import empty
 from ._checks import check_float, check_nonempty_rows, check_same_device, dtype_name
 from ._compat import needs_autograd, torch
+from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
 from ._launch import as_rows, reference_reason, row_launch, triton_reason
 
@@ -65,6 +66,7 @@ def _dlogits(p, cols, t, smoothing, V, g):
     return (p - smoothing / V - tl.where(cols == t, 1.0 - smoothing, 0.0)) * g
 
 
+@fast_launch
 @triton.jit
 def _cross_entropy_fwd(X, T, LOSS, LSE, G, stride_x, stride_t, stride_g, V, ignore_index,
                        smoothing, z_loss, HAS_SMOOTHING: tl.constexpr, HAS_Z: tl.constexpr,
@@ -131,6 +133,7 @@ def _cross_entropy_fwd(X, T, LOSS, LSE, G, stride_x, stride_t, stride_g, V, igno
                 tl.store(X + cols, grad.to(X.dtype.element_ty), mask=cols < V)
 
 
+@fast_launch
 @triton.jit
 def _cross_entropy_bwd(X, T, LSE, G, DX, stride_x, stride_t, stride_g, stride_dx, V, ignore_index,
                        smoothing, z_loss, HAS_Z: tl.constexpr, BLOCK: tl.constexpr):
@@ -150,6 +153,7 @@ def _cross_entropy_bwd(X, T, LSE, G, DX, stride_x, stride_t, stride_g, stride_dx
         tl.store(DX + cols, grad.to(DX.dtype.element_ty), mask=cols < V)
 
 
+@fast_launch
 @triton.jit
 def _reduce_rows(LOSS, LSE, T, OUT, OUT_Z, COUNT, N, stride_t, ignore_index, z_loss,
                  MEAN: tl.constexpr, WANT_Z: tl.constexpr, BLOCK: tl.constexpr):
@@ -178,6 +182,7 @@ def _reduce_rows(LOSS, LSE, T, OUT, OUT_Z, COUNT, N, stride_t, ignore_index, z_l
     tl.store(COUNT, count)
 
 
+@fast_launch
 @triton.jit
 def _finish_rows(LOSS, LSE, T, OUT, OUT_Z, N, stride_t, ignore_index, z_loss,
                  WANT_Z: tl.constexpr, BLOCK: tl.constexpr):
@@ -190,6 +195,7 @@ def _finish_rows(LOSS, LSE, T, OUT, OUT_Z, N, stride_t, ignore_index, z_loss,
         tl.store(OUT_Z + r, (z_loss * lse * lse).to(OUT_Z.dtype.element_ty), mask=mask)
 
 
+@fast_launch
 @triton.jit
 def _inverse_count(T, OUT, N, stride_t, ignore_index, BLOCK: tl.constexpr):
     acc_n = tl.zeros([BLOCK], dtype=tl.float32)
@@ -200,6 +206,7 @@ def _inverse_count(T, OUT, N, stride_t, ignore_index, BLOCK: tl.constexpr):
     tl.store(OUT, 1.0 / tl.sum(acc_n, axis=0))
 
 
+@fast_launch
 @triton.jit
 def _scale_rows(X, G, stride_x, stride_g, rows, n, BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr):
     # The usual upstream gradient is 1: such tiles cost a load of BLOCK_R scales and no traffic.

@@ -20,6 +20,7 @@ from . import _registry
 from ._arrays import empty, fill_
 from ._checks import check_float, check_same_device, dtype_name
 from ._compat import is_torch_tensor, needs_autograd, torch
+from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
 from ._launch import as_rows, reference_reason, triton_reason
 
@@ -32,6 +33,7 @@ _TILE = 4096  # elements per program: BLOCK_T rows of BLOCK_D columns
 # Triton kernels
 
 
+@fast_launch
 @triton.jit
 def _embedding_fwd(IDX, W, OUT, n, dim, num_weights, stride_w, stride_out,
                    BLOCK_T: tl.constexpr, BLOCK_D: tl.constexpr):
@@ -45,6 +47,7 @@ def _embedding_fwd(IDX, W, OUT, n, dim, num_weights, stride_w, stride_out,
     tl.store(OUT + t[:, None].to(tl.int64) * stride_out + d[None, :], rows, mask=mask)
 
 
+@fast_launch
 @triton.jit
 def _claim_rows(IDX, OWNER, n, num_weights, padding_idx, BLOCK: tl.constexpr):
     # Any one token per distinct index will do as the owner of its sum: take the last.
@@ -54,6 +57,7 @@ def _claim_rows(IDX, OWNER, n, num_weights, padding_idx, BLOCK: tl.constexpr):
     tl.atomic_max(OWNER + idx, t, mask=(t < n) & (idx != padding_idx))
 
 
+@fast_launch
 @triton.jit
 def _sum_rows_atomic(IDX, OWNER, DY, BUF, n, dim, padding_idx, stride_dy, stride_buf,
                      OWNERS: tl.constexpr, BLOCK_T: tl.constexpr, BLOCK_D: tl.constexpr):
@@ -76,6 +80,7 @@ def _sum_rows_atomic(IDX, OWNER, DY, BUF, n, dim, padding_idx, stride_dy, stride
         tl.atomic_add(dst, dy.to(tl.float32), mask=mask, sem="relaxed")
 
 
+@fast_launch
 @triton.jit
 def _sum_runs_sorted(SORTED, PERM, OWNER, DY, BUF, n, dim, padding_idx, stride_dy, stride_buf,
                      ROWS: tl.constexpr, BLOCK_D: tl.constexpr):
@@ -102,6 +107,7 @@ def _sum_runs_sorted(SORTED, PERM, OWNER, DY, BUF, n, dim, padding_idx, stride_d
     tl.store(OWNER + value, i, mask=is_start & (tl.program_id(1) == 0))
 
 
+@fast_launch
 @triton.jit
 def _write_dweight(OWNER, BUF, DW, num_weights, dim, stride_buf, stride_dw,
                    BLOCK_T: tl.constexpr, BLOCK_D: tl.constexpr):

@@ -24,6 +24,7 @@ from . import _registry
 from ._arrays import column_sum, empty, zeros
 from ._checks import check_float, check_same_device, dtype_name
 from ._compat import is_torch_tensor, needs_autograd, torch
+from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
 from ._launch import interpreting, reference_reason, sm_count, triton_reason, tuned
 
@@ -154,6 +155,7 @@ def _gemm(A, B, BIAS, C, PRE, M, N, K, stride_am, stride_ak, stride_bk, stride_b
     tl.store(C + offs_c, acc.to(C.dtype.element_ty), mask=mask_c)
 
 
+@fast_launch
 @triton.jit
 def _epilogue_bwd(DC, S, DZ, DBIAS_PARTIAL, M, N, stride_dcm, stride_dcn, stride_sm, stride_sn,
                   stride_dzm, blocks_per_program, ACTIVATION: tl.constexpr, STORE_DZ: tl.constexpr,

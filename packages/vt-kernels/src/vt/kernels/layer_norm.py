@@ -15,6 +15,7 @@ from . import _registry
 from ._arrays import empty, empty_like
 from ._checks import check_float, check_nonempty_rows, check_same_device, check_shape
 from ._compat import needs_autograd, torch
+from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
 from ._launch import (as_rows, backward_programs, pipeline_stages, reference_reason, row_launch,
                       triton_reason)
@@ -27,6 +28,7 @@ KERNEL = "layer_norm"
 # Triton kernels
 
 
+@fast_launch
 @triton.jit
 def _layer_norm_fwd(X, R, W, B, Y, H, MEAN, RSTD, stride_x, stride_r, stride_y, stride_h, N, eps,
                     HAS_RESIDUAL: tl.constexpr, HAS_WEIGHT: tl.constexpr, HAS_BIAS: tl.constexpr,
@@ -91,6 +93,7 @@ def _layer_norm_fwd(X, R, W, B, Y, H, MEAN, RSTD, stride_x, stride_r, stride_y, 
     tl.store(RSTD + row, rstd)
 
 
+@fast_launch
 @triton.jit
 def _layer_norm_bwd(DY, X, W, MEAN, RSTD, DH, DX, PARTIAL, stride_dy, stride_x, stride_dh,
                     stride_dx, M, N, HAS_WEIGHT: tl.constexpr, HAS_BIAS: tl.constexpr,

@@ -29,6 +29,7 @@ from . import _registry
 from ._arrays import empty
 from ._checks import FLOAT_DTYPES, device_name, dtype_name
 from ._compat import is_torch_tensor, torch
+from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
 from ._launch import reference_reason, triton_reason
 
@@ -88,6 +89,7 @@ def _adamw_block(P, G, M, V, W, offs, mask, other, decay, beta1, one_minus_beta1
         tl.store(P + offs, x.to(P.dtype.element_ty), mask=mask)
 
 
+@fast_launch
 @triton.jit
 def _adamw_kernel(TABLE, num_tensors, STEP, lr, decay, beta1, one_minus_beta1, beta2,
                   one_minus_beta2, log2_beta1, log2_beta2, eps, step_size, bc2_sqrt,
@@ -156,6 +158,7 @@ def _sgd_block(P, G, B, W, offs, mask, other, lr, momentum, one_minus_dampening,
         tl.store(P + offs, x.to(P.dtype.element_ty), mask=mask)
 
 
+@fast_launch
 @triton.jit
 def _sgd_kernel(TABLE, num_tensors, lr, momentum, one_minus_dampening, weight_decay,
                 P_TYPE: tl.constexpr, G_TYPE: tl.constexpr, S_TYPE: tl.constexpr,
@@ -193,6 +196,7 @@ def _sgd_kernel(TABLE, num_tensors, lr, momentum, one_minus_dampening, weight_de
 _INT64_ARGS = 16
 
 
+@fast_launch
 @triton.jit(do_not_specialize=["start", "count"] + [f"v{i}" for i in range(16)])
 def _write_int64(OUT, start, count, v0: tl.int64, v1: tl.int64, v2: tl.int64, v3: tl.int64,
                  v4: tl.int64, v5: tl.int64, v6: tl.int64, v7: tl.int64, v8: tl.int64,

@@ -12,6 +12,7 @@ import triton.language as tl
 from . import _registry
 from ._checks import check_float, check_nonempty_rows, check_same_device, check_shape, dtype_name
 from ._arrays import column_sum, empty, empty_like
+from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
 from ._compat import needs_autograd, torch
 from ._launch import (as_rows, backward_programs, pipeline_stages, reference_reason, row_launch,
@@ -25,6 +26,7 @@ KERNEL = "rms_norm"
 # Triton kernels
 
 
+@fast_launch
 @triton.jit
 def _rms_norm_fwd(X, R, W, Y, H, RSTD, stride_x, stride_r, stride_y, stride_h, N, eps,
                   HAS_RESIDUAL: tl.constexpr, HAS_WEIGHT: tl.constexpr, BLOCK: tl.constexpr,
@@ -74,6 +76,7 @@ def _rms_norm_fwd(X, R, W, Y, H, RSTD, stride_x, stride_r, stride_y, stride_h, N
     tl.store(RSTD + row, rstd)
 
 
+@fast_launch
 @triton.jit
 def _rms_norm_bwd(DY, X, W, RSTD, DH, DX, DW_PARTIAL, stride_dy, stride_x, stride_dh, stride_dx,
                   M, N, HAS_WEIGHT: tl.constexpr, HAS_DH: tl.constexpr, BLOCK: tl.constexpr,

@@ -25,6 +25,7 @@ import triton.language as tl
 from . import _registry
 from ._arrays import empty
 from ._checks import check_float, check_same_device, dtype_name
+from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
 from ._compat import needs_autograd, torch
 from ._launch import reference_reason, triton_reason
@@ -90,6 +91,7 @@ def _rotate_tile(X, Y, COS, SIN, OFFSETS, pid, heads, seq, half, head_dim, max_p
         tl.store(y_rows + p * syd, tl.load(x_rows + p * sxd, mask=mask), mask=mask)
 
 
+@fast_launch
 @triton.jit
 def _rotary(Q, QO, K, KO, COS, SIN, OFFSETS, q_programs, heads_q, heads_k, seq, half, head_dim,
             max_pos, offset, sqb, sqh, sqs, sqd, sob, soh, sos, sod, skb, skh, sks, skd,

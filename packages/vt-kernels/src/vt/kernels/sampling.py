@@ -26,6 +26,7 @@ from . import _registry
 from ._arrays import empty
 from ._checks import check_float
 from ._compat import is_torch_tensor, torch
+from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
 from ._launch import interpreting, reference_reason, triton_reason
 
@@ -46,6 +47,7 @@ _TILE = 1024  # elements of one (rows, vocab) block; times _THRESHOLDS in the se
 _MINUS_INF_KEY = tl.constexpr(-2139095041)  # the key of -inf (0xFF800000 ^ 0x7FFFFFFF)
 
 
+@fast_launch
 @triton.jit
 def _sample_kernel(X, U, OUT, M, V, stride_x, temperature, top_k, top_p, seed,
                    GREEDY: tl.constexpr, HAS_TOP_K: tl.constexpr, HAS_TOP_P: tl.constexpr,

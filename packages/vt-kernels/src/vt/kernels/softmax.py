@@ -16,6 +16,7 @@ from . import _registry
 from ._arrays import empty_like
 from ._checks import check_float, check_same_device, check_shape
 from ._compat import needs_autograd, torch
+from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
 from ._launch import as_rows, reference_reason, row_launch, triton_reason
 
@@ -29,6 +30,7 @@ _MAX_SINGLE_PASS = 32768
 # Triton kernels
 
 
+@fast_launch
 @triton.jit
 def _softmax_fwd(X, Y, stride_x, stride_y, N, LOG: tl.constexpr, BLOCK: tl.constexpr,
                  SINGLE_PASS: tl.constexpr):
@@ -73,6 +75,7 @@ def _softmax_fwd(X, Y, stride_x, stride_y, N, LOG: tl.constexpr, BLOCK: tl.const
             tl.store(Y + cols, y.to(Y.dtype.element_ty), mask=mask)
 
 
+@fast_launch
 @triton.jit
 def _softmax_bwd(Y, DY, DX, stride_y, stride_dy, stride_dx, N, LOG: tl.constexpr,
                  BLOCK: tl.constexpr, SINGLE_PASS: tl.constexpr):

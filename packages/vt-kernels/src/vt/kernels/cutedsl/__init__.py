@@ -1,5 +1,6 @@
 """CuTeDSL backends ("cutedsl") of the memory-bound kernels: rms_norm, layer_norm, softmax,
-log_softmax, cross_entropy, rotary, gelu, swiglu, geglu, embedding, adamw, sgd and sample.
+log_softmax, cross_entropy, rotary, gelu, swiglu, geglu, embedding, adamw, sgd, sample and
+attention_decode.
 
 When nvidia-cutlass-dsl is installed, each kernel registers a stand-in that imports its module
 (and cutlass, which takes seconds) the first time the registry asks for this backend; the module
@@ -21,6 +22,7 @@ MODULES = {
     "log_softmax": "softmax", "cross_entropy": "cross_entropy", "rotary": "rotary",
     "gelu": "activations", "swiglu": "activations", "geglu": "activations",
     "embedding": "embedding", "adamw": "optim", "sgd": "optim", "sample": "sampling",
+    "attention_decode": "attention_decode",
 }
 # kernel -> the function of its module that says where this backend measured faster
 PREFERENCES = {"cross_entropy": "_faster", "sample": "_faster"}

@@ -144,7 +144,9 @@ def device_index(t) -> int:
 
 
 def stream_handle(t) -> int:
-    return torch.cuda.current_stream(t.device).cuda_stream
+    """The current stream of t's GPU: the raw handle, which Triton's launches read too (a
+    torch.cuda.Stream object costs microseconds a call)."""
+    return torch._C._cuda_getCurrentRawStream(t.get_device())
 
 
 def pointer_arg(dtype_key: str | None, vec: int = 1):
