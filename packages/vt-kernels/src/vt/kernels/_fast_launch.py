@@ -70,6 +70,8 @@ class FastLaunch:
         self._kernels = {}  # (device, key) -> CompiledKernel
 
     def __getattr__(self, name):
+        if name == "jit":  # not set yet (copy, pickle): no recursion through self.jit
+            raise AttributeError(name)
         return getattr(self.jit, name)
 
     def __getitem__(self, grid):
