@@ -260,6 +260,40 @@ def test_tma_descriptors_refuse_expanded_dims():
     assert attn._describable(torch.randn(2, 1, 8, 64))  # a stride of a size-1 dim never matters
 
 
+_ATTENTION = importlib.import_module("vt.kernels.attention")
+# Every launch configuration of the Triton backward kernels: (kernel, head_dim, config).
+BACKWARD_CONFIGS = [(kernel, head_dim, config)
+                    for kernel, table in (("dkdv", _ATTENTION._DKDV), ("dq", _ATTENTION._DQ))
+                    for head_dim, configs in table.items() for config in configs]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("kernel, head_dim, config", BACKWARD_CONFIGS,
+                         ids=lambda x: "-".join(map(str, x)) if isinstance(x, tuple) else str(x))
+def test_every_triton_backward_config_matches_sdpa_and_the_float32_reference(
+        monkeypatch, kernel, head_dim, config):
+    # Autotuning picks among these, so each must be right on its own (16-bit inputs, GQA, lengths
+    # that are not multiples of the blocks); the Gluon kernels are off so that head_dim 128 runs
+    # them too.
+    tuner = getattr(_ATTENTION, f"_attn_bwd_{kernel}_tuned")
+    (chosen,) = [c for c in tuner.configs if (c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"],
+                                              c.num_warps, c.num_stages) == config]
+    monkeypatch.setattr(tuner, "configs", [chosen])
+    monkeypatch.setattr(tuner, "cache", {})
+    monkeypatch.setattr(_ATTENTION, "_GLUON_ENABLED", False)
+    q, k, v, dout = make("cuda", torch.bfloat16, 1, 4, 2, 300, 333, head_dim, seed=5)
+    for causal in (False, True):
+        scale = 1.0 / math.sqrt(head_dim)
+        _, grads = run_with_grads(lambda *x: attention(*x, causal=causal), (q, k, v), dout)
+        _, torch_grads = run_with_grads(
+            lambda *x: F.scaled_dot_product_attention(*x, is_causal=causal, enable_gqa=True),
+            (q, k, v), dout)
+        _, ref_grads = run_with_grads(lambda *x: composite(*x, causal, scale)[0],
+                                      (q.float(), k.float(), v.float()), dout.float())
+        for grad, torch_grad, ref_grad in zip(grads, torch_grads, ref_grads):
+            assert_as_close_as_torch(grad, torch_grad, ref_grad, 3)
+
+
 @pytest.mark.cuda
 def test_the_dispatch_runs_the_gluon_kernels_where_they_take_the_inputs(device, monkeypatch):
     if torch.cuda.get_device_capability()[0] != 9:

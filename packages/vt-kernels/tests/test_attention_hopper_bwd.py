@@ -85,11 +85,11 @@ SHAPES = [
 ]
 
 
-def check(q, k, v, dout, causal, scale, config=None):
-    """hopper_backward's gradients from the forward's out and lse, within 3x torch's own error
+def check_backward(backward, q, k, v, dout, causal, scale, config=None):
+    """backward's (dq, dk, dv) from the forward's out and lse, within 3x torch's own error
     (SDPA's backward at the same precision) of a float32 reference from the same inputs."""
     out, lse = attention_forward(q, k, v, causal=causal, softmax_scale=scale)
-    grads = hopper_bwd.hopper_backward(q, k, v, out, lse, dout, causal, scale, config)
+    grads = backward(q, k, v, out, lse, dout, causal, scale, config)
 
     def sdpa(*x):
         return F.scaled_dot_product_attention(*x, is_causal=causal, scale=scale, enable_gqa=True)
@@ -102,6 +102,20 @@ def check(q, k, v, dout, causal, scale, config=None):
         assert grad.shape == like.shape and grad.dtype == like.dtype, name
         assert torch.isfinite(grad).all(), name
         assert_as_close_as_torch(grad, torch_grad, ref_grad, 3)
+
+
+def check(q, k, v, dout, causal, scale, config=None):
+    check_backward(hopper_bwd.hopper_backward, q, k, v, dout, causal, scale, config)
+
+
+def layer_inputs():
+    """q and dout as attention layers hand them over ((batch, seq, heads, dim) viewed
+    transposed), k and v strided slices of one interleaved array."""
+    torch.manual_seed(1)
+    q = torch.randn(2, 600, 8, 128, device="cuda", dtype=torch.bfloat16).transpose(1, 2)
+    dout = torch.randn(2, 600, 8, 128, device="cuda", dtype=torch.bfloat16).transpose(1, 2)
+    kv = torch.randn(2, 2, 600, 2, 128, device="cuda", dtype=torch.bfloat16)
+    return q, kv[:, :, :, 0], kv[:, :, :, 1], dout
 
 
 @needs_hopper
@@ -125,12 +139,7 @@ def test_every_config_is_correct(head_dim, config, causal):
 
 @needs_hopper
 def test_transposed_query_view_and_strided_keys():
-    # q and dout as attention layers hand them over: (batch, seq, heads, dim) viewed transposed.
-    torch.manual_seed(1)
-    q = torch.randn(2, 600, 8, 128, device="cuda", dtype=torch.bfloat16).transpose(1, 2)
-    dout = torch.randn(2, 600, 8, 128, device="cuda", dtype=torch.bfloat16).transpose(1, 2)
-    kv = torch.randn(2, 2, 600, 2, 128, device="cuda", dtype=torch.bfloat16)
-    k, v = kv[:, :, :, 0], kv[:, :, :, 1]
+    q, k, v, dout = layer_inputs()
     assert hopper_bwd.hopper_backward_reason(q, k, v, q, dout, True, 0.1) is None
     check(q, k, v, dout, True, 0.1)
 

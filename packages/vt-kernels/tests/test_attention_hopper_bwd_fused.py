@@ -10,16 +10,14 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 from hopper_build import HOPPER_SMEM, build_cases, build_in_subprocess, needs_hopper
-from test_attention import assert_as_close_as_torch, composite, make, run_with_grads
-from test_attention_hopper_bwd import SHAPES
+from test_attention import make
+from test_attention_hopper_bwd import SHAPES, check_backward, layer_inputs
 
 pytest.importorskip("triton.experimental.gluon.language.nvidia.hopper",
                     reason="this triton has no Gluon Hopper module")
 
 from vt.kernels import _attention_hopper_bwd_fused as fused  # noqa: E402
-from vt.kernels.attention import attention_forward  # noqa: E402
 
 CONFIGS = [(head_dim, config) for head_dim in fused.CONFIGS for config in fused.CONFIGS[head_dim]]
 CONFIG_IDS = ["d{}_s{}".format(d, *c) for d, c in CONFIGS]
@@ -143,22 +141,7 @@ def test_configs_compile_for_sm90_warp_specialized_without_spilling_loops(builds
 
 
 def check(q, k, v, dout, causal, scale, config=None):
-    """hopper_backward_fused's gradients from the forward's out and lse, within 3x torch's own
-    error (SDPA's backward at the same precision) of a float32 reference from the same inputs."""
-    out, lse = attention_forward(q, k, v, causal=causal, softmax_scale=scale)
-    grads = fused.hopper_backward_fused(q, k, v, out, lse, dout, causal, scale, config)
-
-    def sdpa(*x):
-        return F.scaled_dot_product_attention(*x, is_causal=causal, scale=scale, enable_gqa=True)
-
-    _, torch_grads = run_with_grads(sdpa, (q, k, v), dout)
-    _, ref_grads = run_with_grads(lambda *x: composite(*x, causal, scale)[0],
-                                  (q.float(), k.float(), v.float()), dout.float())
-    for name, grad, like, torch_grad, ref_grad in zip("qkv", grads, (q, k, v), torch_grads,
-                                                      ref_grads):
-        assert grad.shape == like.shape and grad.dtype == like.dtype, name
-        assert torch.isfinite(grad).all(), name
-        assert_as_close_as_torch(grad, torch_grad, ref_grad, 3)
+    check_backward(fused.hopper_backward_fused, q, k, v, dout, causal, scale, config)
 
 
 @needs_hopper
@@ -182,12 +165,7 @@ def test_every_config_is_correct(head_dim, config, causal):
 
 @needs_hopper
 def test_transposed_query_view_and_strided_keys():
-    # q and dout as attention layers hand them over: (batch, seq, heads, dim) viewed transposed.
-    torch.manual_seed(1)
-    q = torch.randn(2, 600, 8, 128, device="cuda", dtype=torch.bfloat16).transpose(1, 2)
-    dout = torch.randn(2, 600, 8, 128, device="cuda", dtype=torch.bfloat16).transpose(1, 2)
-    kv = torch.randn(2, 2, 600, 2, 128, device="cuda", dtype=torch.bfloat16)
-    k, v = kv[:, :, :, 0], kv[:, :, :, 1]
+    q, k, v, dout = layer_inputs()
     assert fused.hopper_backward_fused_reason(q, k, v, q, dout, True, 0.1) is None
     check(q, k, v, dout, True, 0.1)
 

@@ -112,27 +112,25 @@ def run_case(case, reps, sweep):
         print(f"  fused/hopper speed {times['hopper'] / times['fused']:5.3f}x", flush=True)
     if not sweep:
         return
+
+    def sweep_configs(name, backward, configs, label):
+        for config in configs:
+            try:
+                errors = max_errors(backward(config), expected)
+                ms = median_ms(lambda: backward(config), reps, warmup=3)
+                print(f"    {label(config)}  {ms:8.3f} ms {tflop / (ms / 1e3):7.1f} TFLOP/s  "
+                      f"{name}/sdpa {sdpa_ms / ms:5.3f}x  max abs error dq/dk/dv {errors}",
+                      flush=True)
+            except Exception:
+                print(f"    {config} failed:\n{traceback.format_exc(limit=3)}", flush=True)
+
     print("  configs (dkdv stages, dq keys, dq stages):", flush=True)
-    for config in hopper_bwd.CONFIGS[head_dim]:
-        try:
-            errors = max_errors(hopper_backward(config), expected)
-            ms = median_ms(lambda: hopper_backward(config), reps, warmup=3)
-            print(f"    {config.dkdv_stages} {config.dq_block_n:>4} {config.dq_stages}  "
-                  f"{ms:8.3f} ms {tflop / (ms / 1e3):7.1f} TFLOP/s  hopper/sdpa "
-                  f"{sdpa_ms / ms:5.3f}x  max abs error dq/dk/dv {errors}", flush=True)
-        except Exception:
-            print(f"    {config} failed:\n{traceback.format_exc(limit=3)}", flush=True)
-    if fused_reason is not None:
-        return
-    print("  fused configs (stages):", flush=True)
-    for config in hopper_bwd_fused.CONFIGS[head_dim]:
-        try:
-            errors = max_errors(fused_backward(config), expected)
-            ms = median_ms(lambda: fused_backward(config), reps, warmup=3)
-            print(f"    {config.stages}  {ms:8.3f} ms {tflop / (ms / 1e3):7.1f} TFLOP/s  "
-                  f"fused/sdpa {sdpa_ms / ms:5.3f}x  max abs error dq/dk/dv {errors}", flush=True)
-        except Exception:
-            print(f"    {config} failed:\n{traceback.format_exc(limit=3)}", flush=True)
+    sweep_configs("hopper", hopper_backward, hopper_bwd.CONFIGS[head_dim],
+                  lambda c: f"{c.dkdv_stages} {c.dq_block_n:>4} {c.dq_stages}")
+    if fused_reason is None:
+        print("  fused configs (stages):", flush=True)
+        sweep_configs("fused", fused_backward, hopper_bwd_fused.CONFIGS[head_dim],
+                      lambda c: f"{c.stages}")
 
 
 def main():

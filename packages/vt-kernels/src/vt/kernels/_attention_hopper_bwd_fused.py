@@ -67,6 +67,7 @@ from ._attention_hopper_bwd import (
     _query_tiles,
     _stats_descriptor,
     _stats_layout,
+    _tile_p_ds,
     row_stats,
 )
 from ._checks import dtype_name
@@ -128,7 +129,6 @@ def _fused_compute_partition(descs, bufs, bars, ds_bufs, ds_ready, DQ, batch, kv
                                                 warps_per_cta=[4, 1], order=[1, 0])
     # P^T and dS^T feed the dV and dK wgmmas from registers.
     op_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=acc_layout, k_width=2)
-    query_layout: gl.constexpr = gl.SliceLayout(0, st_layout)
 
     key0 = start_n + HALF * KEYS
     keys = key0 + gl.arange(0, KEYS, layout=gl.SliceLayout(1, st_layout))
@@ -162,26 +162,12 @@ def _fused_compute_partition(descs, bufs, bars, ds_bufs, ds_ready, DQ, batch, kv
         head = kv_head * group + t // blocks
         start_m = (first + t % blocks) * BLOCK_M
         slot = t % STAGES
-        parity = (t // STAGES) & 1
-        mbarrier.wait(q_ready.index(slot), parity)
+        p_t, ds_t = _tile_p_ds(k, v, q_bufs, do_bufs, q_ready, do_ready, lse_bufs, delta_bufs,
+                               slot, (t // STAGES) & 1, st_zero, qk_scale, start_m, key0, keys,
+                               seq_k, keys_past_end, CAUSAL)
         q = q_bufs.index(slot).reshape([BLOCK_M, HEAD_DIM])
-        s_t = warpgroup_mma(k, q.permute((1, 0)), st_zero, use_acc=False, is_async=True)
-        mbarrier.wait(do_ready.index(slot), parity)
         do = do_bufs.index(slot).reshape([BLOCK_M, HEAD_DIM])
-        dp_t = warpgroup_mma(v, do.permute((1, 0)), st_zero, use_acc=False, is_async=True)
-        s_t = warpgroup_mma_wait(1, deps=(s_t, ))
-        lse2 = lse_bufs.index(slot).reshape([BLOCK_M]).load(query_layout)
-        p_t = gl.exp2(s_t * qk_scale - gl.expand_dims(lse2, 0))
-        # Only tiles that cross the diagonal mask; a select, so masked overflow gives 0, not NaN.
-        if CAUSAL:
-            if start_m < key0 + KEYS:
-                queries = start_m + gl.arange(0, BLOCK_M, layout=query_layout)
-                p_t = gl.where(gl.expand_dims(queries, 0) >= gl.expand_dims(keys, 1), p_t, 0.0)
-        if keys_past_end:
-            p_t = gl.where(gl.expand_dims(keys < seq_k, 1), p_t, 0.0)
-        dp_t = warpgroup_mma_wait(0, deps=(dp_t, ))
-        delta = delta_bufs.index(slot).reshape([BLOCK_M]).load(query_layout)
-        ds_t = (p_t * (dp_t - gl.expand_dims(delta, 0))).to(dtype)
+        ds_t = ds_t.to(dtype)
         p_op = gl.convert_layout(p_t.to(dtype), op_layout)
         dv = warpgroup_mma(p_op, do, dv, is_async=True)
         ds_op = gl.convert_layout(ds_t, op_layout)

@@ -465,7 +465,8 @@ def reduction_buffer(tiling: RowTiling, slots: int):
     return SmemAllocator().allocate_tensor(Float32, layout, byte_alignment=16)
 
 
-def _fmax(a, b):
+def fmax(a, b):
+    """max as a reduction operator (warp_reduction and block reductions)."""
     return cute.arch.fmax(a, b)
 
 
@@ -475,7 +476,7 @@ def row_reduce(value, kind: cutlass.Constexpr, tiling: cutlass.Constexpr, buffer
     """The sum ("sum") or max ("max") over a row of this thread group's values (TensorSSA or
     scalar), returned to every thread of the row. Each slot of `buffer` serves one reduction;
     reusing a slot needs a barrier between the two uses."""
-    op = operator.add if const_expr(kind == "sum") else _fmax
+    op = operator.add if const_expr(kind == "sum") else fmax
     if const_expr(isinstance(value, cute.TensorSSA)):
         if const_expr(kind == "sum"):
             value = value.reduce(cute.ReductionOp.ADD, init_val=0.0, reduction_profile=0)

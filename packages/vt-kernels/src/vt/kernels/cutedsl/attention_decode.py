@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from dataclasses import dataclass
 
 import cuda.bindings.driver as cuda_driver
@@ -225,14 +226,6 @@ def _copy_run(src: cute.Tensor, dst: cute.Tensor, align: cutlass.Constexpr,
         cute.copy(atom, cute.local_tile(src, (align,), (i,)), cute.local_tile(dst, (align,), (i,)))
 
 
-def _fmax(a, b):
-    return cute.arch.fmax(a, b)
-
-
-def _fadd(a, b):
-    return a + b
-
-
 @cute.jit
 def _merge(sm_acc: cute.Tensor, sm_m: cute.Tensor, sm_s: cute.Tensor, mPart: cute.Tensor,
            mLse: cute.Tensor, tidx, first_part: Int64, num_splits: Int32, heads_here,
@@ -399,7 +392,7 @@ class _SplitTensorCores(_Split):
             cute.autovec_copy(acc_o, thr.partition_C(sm_acc[warp_id, None, None]))
             rows = _mn_view(thr.partition_C(cute.make_identity_tensor((p.heads, p.keys))))
             for r in cutlass.range_constexpr(2):
-                total = cute.arch.warp_reduction(s[r], _fadd, threads_in_group=4)  # the quad
+                total = cute.arch.warp_reduction(s[r], operator.add, threads_in_group=4)  # the quad
                 if lane % 4 == 0:
                     sm_m[warp_id, rows[r, 0][0]] = m[r]
                     sm_s[warp_id, rows[r, 0][0]] = total
@@ -483,7 +476,7 @@ class _SplitTensorCores(_Split):
                 scores[r, c] = x
                 top = cute.arch.fmax(top, x)
             # The row's maximum over the quad that holds its columns (all 32 lanes shuffle).
-            top = cute.arch.warp_reduction(top, _fmax, threads_in_group=4)
+            top = cute.arch.warp_reduction(top, C.fmax, threads_in_group=4)
             alpha = cute.math.exp2(m[r] - top, fastmath=True)
             total = s[r] * alpha
             for c in cutlass.range_constexpr(cute.size(scores, mode=[1])):
@@ -630,7 +623,7 @@ class _SplitCudaCores(_Split):
                     for e in cutlass.range_constexpr(p.vec):
                         dot += q[e, j, g] * k[e, j, u]
                 # Every lane of the row gets the sum (all 32 lanes shuffle, whatever the mask).
-                dot = cute.arch.warp_reduction(dot, _fadd, threads_in_group=p.lanes)
+                dot = cute.arch.warp_reduction(dot, operator.add, threads_in_group=p.lanes)
                 scores[u, g] = cutlass.select_(first + u * p.slots < end, dot, -Float32.inf)
 
         alpha = cute.make_rmem_tensor(cute.make_layout((p.heads,)), Float32)
@@ -706,7 +699,7 @@ class _Combine:
         top = -Float32.inf
         for i in cutlass.range(tidx, used, _COMBINE_THREADS, unroll=1):
             top = cute.arch.fmax(top, mLse[first + i])
-        top = cute.arch.warp_reduction(top, _fmax)
+        top = cute.arch.warp_reduction(top, C.fmax)
         if cute.arch.lane_idx() == 0:
             red[warp_id] = top
         cute.arch.barrier()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from dataclasses import dataclass
 
 import cuda.bindings.driver as cuda_driver
@@ -87,14 +88,6 @@ def _block_reduce(value, op: cutlass.Constexpr, red: cute.Tensor, warps: cutlass
     return value
 
 
-def _fmax(a, b):
-    return cute.arch.fmax(a, b)
-
-
-def _fadd(a, b):
-    return a + b
-
-
 def _imin(a, b):
     return cutlass.select_(a < b, a, b)
 
@@ -110,7 +103,7 @@ def _bin_totals(bins: cute.Tensor, red: cute.Tensor, totals: cute.Tensor, tidx,
     Callers read `totals` before their next call: its two barriers order the reuse."""
     warp = cute.arch.warp_idx()  # a full-warp shuffle: never inside a lane branch
     for d in cutlass.range_constexpr(_BINS):
-        v = cute.arch.warp_reduction(bins[d, tidx], _fadd)
+        v = cute.arch.warp_reduction(bins[d, tidx], operator.add)
         if cute.arch.lane_idx() == 0:
             red[warp, d] = v
     cute.arch.barrier()
@@ -265,7 +258,7 @@ class _Sample:
             # The first index of the maximum: strict > along a thread's increasing columns,
             # then the smallest column among the threads that hold the row's maximum.
             best, token = self._greedy(mV, row, tidx, n)
-            row_best = _block_reduce(best, _fmax, red_f, warps)
+            row_best = _block_reduce(best, C.fmax, red_f, warps)
             token = cutlass.select_(best == row_best, token, n)
             token = _block_reduce(token, _imin, red_i, warps)
             if tidx == 0:
@@ -276,7 +269,7 @@ class _Sample:
                                           stride=(self.plan.threads, 1)), byte_alignment=16)
             totals = smem.allocate_tensor(Float32, cute.make_layout((_BINS,)), byte_alignment=16)
             # max(x / T) == max(x) / T: division by T > 0 is monotone.
-            z_max = _scaled(_block_reduce(self._max(mV, row, tidx), _fmax, red_f, warps),
+            z_max = _scaled(_block_reduce(self._max(mV, row, tidx), C.fmax, red_f, warps),
                             scale, self.divide)
 
             keep_from = -Float32.inf  # tokens with z >= keep_from are kept
