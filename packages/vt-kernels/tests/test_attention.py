@@ -220,18 +220,25 @@ def test_forward_takes_tma_only_where_descriptors_can_describe_the_inputs(device
     assert_close(out[-1], ref, atol=2e-5, rtol=2e-5)
 
 
-def test_the_gluon_kernels_take_16_bit_head_dim_128_on_hopper_only(device):
+def test_the_gluon_kernels_take_16_bit_inputs_of_their_head_dims_on_hopper_only(device):
     attn = importlib.import_module("vt.kernels.attention")
     q, k, v, _ = make(device, torch.bfloat16, 1, 4, 2, 65, 70, 128, seed=8)
     hopper = device == "cuda" and torch.cuda.get_device_capability()[0] == 9
     reason = attn._gluon_forward_reason(q, k, v, True, 0.1, False)
     assert (reason is None) == hopper, reason
-    reason = attn._gluon_backward_reason(q, k, v, q, q, True, 0.1, False)
+    backward, reason = attn._gluon_backward(q, k, v, q, q, True, 0.1, False)
     assert (reason is None) == hopper, reason
+    assert (backward is None) != hopper
     assert attn._gluon_forward_reason(q, k, v, True, 0.1, True) is not None  # varlen
     if hopper:
         q64, k64, v64 = (t[..., :64].contiguous() for t in (q, k, v))
         assert "head_dim 64" in attn._gluon_forward_reason(q64, k64, v64, True, 0.1, False)
+        # head_dim 64 backward: the fused kernel without GQA, else Triton
+        assert "head_dim 64" in attn._gluon_backward(q64, k64, v64, q64, q64, True, 0.1, False)[1]
+        k64, v64 = (t.repeat_interleave(2, dim=1) for t in (k64, v64))
+        fused = importlib.import_module("vt.kernels._attention_hopper_bwd_fused")
+        assert attn._gluon_backward(q64, k64, v64, q64, q64, True, 0.1, False) == (
+            fused.hopper_backward_fused, None)
         q32, k32, v32 = (t.float() for t in (q, k, v))
         assert "bfloat16 or float16" in attn._gluon_forward_reason(q32, k32, v32, True, 0.1,
                                                                    False)
@@ -338,7 +345,14 @@ def test_the_dispatch_runs_the_gluon_kernels_where_they_take_the_inputs(device, 
     monkeypatch.setattr(attn, "_deterministic", lambda: False)
     q, k, v, dout = make(device, torch.bfloat16, 2, 8, 2, 190, 190, 128, seed=9)
     assert kernels_for(q, k, v, dout) == ["fwd", "bwd"]
+    # head_dim 64: the fused backward only (the forward and the split kernels stay on Triton)
     assert kernels_for(*(t[..., :64].contiguous() for t in (q, k, v, dout))) == []
+    q, k, v, dout = make(device, torch.bfloat16, 2, 8, 8, 190, 190, 64, seed=9)
+    assert kernels_for(q, k, v, dout) == ["fused"]
+    monkeypatch.setattr(attn, "_deterministic", lambda: True)
+    assert kernels_for(q, k, v, dout) == []
+    monkeypatch.setattr(attn, "_deterministic", lambda: False)
+    q, k, v, dout = make(device, torch.bfloat16, 2, 8, 2, 190, 190, 128, seed=9)
     # TMA describes dense tensors only
     assert kernels_for(q, k[:, :1], v, dout, keys=lambda k: k.expand(-1, 2, -1, -1)) == []
     monkeypatch.setattr(attn, "_GLUON_ENABLED", False)

@@ -20,7 +20,8 @@ frees registers for two resident programs per SM; varlen inputs and strides TMA 
 head_dim 128 the dense forward and backward run the warp-specialized Gluon kernels of
 _attention_hopper.py and _attention_hopper_bwd.py (FlashAttention-3's producer/consumer
 structure) instead; without GQA and unless torch's deterministic algorithms are on, the backward
-is the fused kernel of _attention_hopper_bwd_fused.py (dQ accumulated with float32 atomics).
+at head_dim 64 and 128 is the fused kernel of _attention_hopper_bwd_fused.py (dQ accumulated
+with float32 atomics).
 
 The forward saves the float32 logsumexp (natural log) of every query row: (batch, heads_q, seq_q)
 dense, (heads_q, total_q) varlen. The backward computes delta = rowsum(dO * O), then dK/dV in one
@@ -33,6 +34,7 @@ reference (SDPA), or raise NotImplementedError naming the reasons where torch is
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 
@@ -527,50 +529,60 @@ def _descriptor(x):
                             [1, 1, 1, x.shape[3]])
 
 
-# Head dims where the Gluon kernels measured faster than the Triton ones (H100, bf16, same runs):
-# forward (32, 10, 2048, 128) causal 0.78-0.84 vs 1.01 ms, GQA (4, 32/8, 2048, 128) 0.39-0.40 vs
-# 0.53, non-causal 1.22 vs 1.63; backward 2.59-2.87 vs 2.78 ms, GQA 1.27 vs 1.47, non-causal 4.3
-# vs 5.0. At head_dim 64 both were level with or slower than Triton; 256 is unmeasured (the
-# backward does not take it).
-_GLUON_HEAD_DIMS = (128,)
+# The Gluon kernels, each with the head dims where it measured faster than the Triton kernels
+# (bf16, torch's SDPA in the same runs). H100: forward (32, 10, 2048, 128) causal 0.78-0.84 vs
+# 1.01 ms, GQA (4, 32/8, 2048, 128) 0.39-0.40 vs 0.53, non-causal 1.22 vs 1.63; split backward
+# 2.59-2.87 vs 2.78 ms, GQA 1.27 vs 1.47, non-causal 4.3 vs 5.0. At head_dim 64 the forward and
+# the split backward were level with or slower than Triton; the fused backward was faster on
+# H200 ((32, 20, 2048, 64) causal: 1.01x SDPA, Triton 0.94x). None take head_dim 256.
+_GLUON_KERNELS = {
+    "forward": ("_attention_hopper", (128,)),
+    "split backward": ("_attention_hopper_bwd", (128,)),
+    "fused backward": ("_attention_hopper_bwd_fused", (64, 128)),
+}
 # VT_KERNELS_GLUON=0 keeps every input on the Triton kernels (the tools flip this to time them).
 _GLUON_ENABLED = os.environ.get("VT_KERNELS_GLUON", "1") != "0"
 # The kernels follow triton 3.6's Gluon API (older ones differ, e.g. in warp_specialize).
 _GLUON_TRITON = tuple(int(part) for part in triton.__version__.split(".")[:2]) >= (3, 6)
 
 
-def _gluon_module(q, varlen, backward: bool):
-    """(the Gluon module that runs these inputs, None) or (None, why not)."""
+def _gluon_module(q, varlen, kind: str):
+    """(the module of the Gluon kernel `kind` (a key of _GLUON_KERNELS) if it should run these
+    inputs, None) or (None, why not)."""
+    name, head_dims = _GLUON_KERNELS[kind]
     if not _GLUON_ENABLED:
         return None, "VT_KERNELS_GLUON=0"
     if varlen or interpreting():
         return None, "varlen inputs and the interpreter take the Triton kernels"
-    if q.shape[-1] not in _GLUON_HEAD_DIMS:
+    if q.shape[-1] not in head_dims:
         return None, f"head_dim {q.shape[-1]} measured faster on the Triton kernels"
     if not _GLUON_TRITON:
         return None, f"the Gluon kernels need triton >= 3.6, found {triton.__version__}"
     try:
-        if backward:
-            from . import _attention_hopper_bwd as module
-        else:
-            from . import _attention_hopper as module
+        return importlib.import_module(f".{name}", __package__), None
     except ImportError as exc:  # a triton without Gluon's Hopper module
         return None, f"Gluon's Hopper module does not import: {exc}"
-    return module, None
 
 
 def _gluon_forward_reason(q, k, v, causal, scale, varlen) -> str | None:
     """None when the warp-specialized Gluon forward (_attention_hopper) runs these inputs."""
-    module, reason = _gluon_module(q, varlen, backward=False)
+    module, reason = _gluon_module(q, varlen, "forward")
     return reason if module is None else module.hopper_reason(q, k, v, None, causal, scale)
 
 
-def _gluon_backward_reason(q, k, v, out, dout, causal, scale, varlen) -> str | None:
-    """None when the warp-specialized Gluon backward (_attention_hopper_bwd) runs these inputs."""
-    module, reason = _gluon_module(q, varlen, backward=True)
+def _gluon_backward(q, k, v, out, dout, causal, scale, varlen):
+    """(the Gluon backward that runs these inputs, None) or (None, why not): the fused kernel
+    where _fused_backward_reason allows it, else the split kernels."""
+    if _fused_backward_reason(q, k, _deterministic()) is None:
+        module, _ = _gluon_module(q, varlen, "fused backward")
+        if module is not None and module.hopper_backward_fused_reason(
+                q, k, v, out, dout, causal, scale) is None:
+            return module.hopper_backward_fused, None
+    module, reason = _gluon_module(q, varlen, "split backward")
     if module is None:
-        return reason
-    return module.hopper_backward_reason(q, k, v, out, dout, causal, scale)
+        return None, reason
+    reason = module.hopper_backward_reason(q, k, v, out, dout, causal, scale)
+    return (module.hopper_backward if reason is None else None), reason
 
 
 def _fused_backward_reason(q, k, deterministic: bool) -> str | None:
@@ -615,12 +627,9 @@ def _triton_forward(q, k, v, causal, scale, cu_q, cu_k, max_q, max_k):
 
 def _triton_backward(q, k, v, out, lse, dout, causal, scale, cu_q, cu_k, max_q, max_k):
     p = _Problem(q, k, cu_q, max_q, max_k)
-    if p.seq_k and _gluon_backward_reason(q, k, v, out, dout, causal, scale, p.varlen) is None:
-        if _fused_backward_reason(q, k, _deterministic()) is None:
-            from ._attention_hopper_bwd_fused import hopper_backward_fused
-            return hopper_backward_fused(q, k, v, out, lse, dout, causal, scale)
-        from ._attention_hopper_bwd import hopper_backward
-        return hopper_backward(q, k, v, out, lse, dout, causal, scale)
+    gluon = _gluon_backward(q, k, v, out, dout, causal, scale, p.varlen)[0] if p.seq_k else None
+    if gluon is not None:
+        return gluon(q, k, v, out, lse, dout, causal, scale)
     dq = empty(tuple(q.shape), dtype_name(q), like=q)
     dk = empty(tuple(k.shape), dtype_name(k), like=k)
     dv = empty(tuple(v.shape), dtype_name(v), like=v)
