@@ -13,8 +13,8 @@ sys.modules["torch"] = None  # `import torch` fails from here on, as on a machin
 
 import cupy as cp
 import numpy as np
-import triton
 import triton.testing
+from gpu_no_torch_helpers import check, expect_launches_on, record_launches
 from vt.kernels import _driver
 from vt.kernels._compat import torch as maybe_torch
 from vt.kernels._foreign import DeviceArray, as_array, foreign_arrays
@@ -26,8 +26,7 @@ assert maybe_torch is None
 rms_norm_, forward_, backward_ = (foreign_arrays(f)
                                   for f in (rms_norm, rms_norm_forward, rms_norm_backward))
 
-launches = []
-triton.knobs.runtime.launch_enter_hook.add(lambda meta: launches.append(meta.get()["stream"]))
+record_launches()
 
 EPS = 1e-6
 
@@ -44,19 +43,6 @@ def reference_backward(dy, x, w):
     xhat, g = x * rstd, dy * w
     dx = rstd * (g - xhat * (g * xhat).mean(-1, keepdims=True))
     return dx, (dy * xhat).sum(0)
-
-
-def check(name, got, expected, tol):
-    got = np.asarray(got, dtype=np.float64)
-    err = np.abs(got - expected).max() / max(1.0, np.abs(expected).max())
-    assert err <= tol, f"{name}: relative error {err:.3g} > {tol}"
-
-
-def expect_launches_on(stream_ptr, what):
-    assert launches, f"{what}: no Triton launch seen"
-    seen = set(launches)
-    assert seen == {stream_ptr}, f"{what}: launched on {seen}, expected {stream_ptr}"
-    launches.clear()
 
 
 def to_bf16_bits(a):

@@ -677,17 +677,27 @@ def test_imports_and_wraps_without_torch():
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr
 
 
-@pytest.mark.cuda
-def test_rms_norm_on_cupy_without_torch():
+def _run_cupy_script_without_torch(script: str):
+    """Runs tests/<script>.py (which blocks torch itself) on the GPU; it prints "<script>: ok"."""
     if importlib.util.find_spec("cupy") is None:
         pytest.skip("cupy is not installed")
     path = os.pathsep.join([str(PACKAGE_SRC), os.environ.get("PYTHONPATH", "")])
     env = dict(os.environ, PYTHONPATH=path)
     env.pop("TRITON_INTERPRET", None)
-    proc = subprocess.run([sys.executable, str(HERE / "gpu_no_torch.py")], env=env,
+    proc = subprocess.run([sys.executable, str(HERE / f"{script}.py")], env=env,
                           capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "gpu_no_torch: ok" in proc.stdout
+    assert f"{script}: ok" in proc.stdout
+
+
+@pytest.mark.cuda
+def test_rms_norm_on_cupy_without_torch():
+    _run_cupy_script_without_torch("gpu_no_torch")
+
+
+@pytest.mark.cuda
+def test_kernel_families_on_cupy_without_torch():
+    _run_cupy_script_without_torch("gpu_no_torch_families")
 
 
 # ---------------------------------------------------------------------------------------------
