@@ -209,3 +209,72 @@ def test_rotary_embedding_bshd_and_query_only(device):
     assert_close(q_out, expected)
     with pytest.raises(ValueError, match="head_dim must be even"):
         vnn.RotaryEmbedding(7, 10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("padding_idx,deterministic", [(None, False), (-2, True)])
+def test_embedding_matches_torch(device, dtype, padding_idx, deterministic):
+    torch.manual_seed(8)
+    ref = torch.nn.Embedding(12, 20, padding_idx=padding_idx, device=device, dtype=dtype)
+    mine = vnn.Embedding(12, 20, padding_idx=padding_idx, device=device, dtype=dtype,
+                         deterministic=deterministic)
+    assert isinstance(mine, torch.nn.Embedding)
+    assert list(mine.state_dict()) == list(ref.state_dict()) == ["weight"]
+    tokens = torch.tensor([[3, 10, 3], [0, 10, 10]], device=device)
+    dout = torch.randn(2, 3, 20, device=device, dtype=dtype)
+    compare(mine, ref, [tokens], dtype, dout)
+    # The padding row (10) gets no gradient though three tokens use it.
+    assert (padding_idx is None) == bool(mine.weight.grad[10].any())
+
+
+def test_embedding_repr_from_pretrained_and_unsupported_arguments(device):
+    assert repr(vnn.Embedding(5, 3, padding_idx=1)) == repr(torch.nn.Embedding(5, 3, padding_idx=1))
+    assert "deterministic=True" in repr(vnn.Embedding(5, 3, deterministic=True))
+    table = torch.randn(5, 3, device=device)
+    mine = vnn.Embedding.from_pretrained(table, freeze=False, padding_idx=4)
+    assert isinstance(mine, vnn.Embedding) and mine.padding_idx == 4
+    compare(mine, torch.nn.Embedding.from_pretrained(table, freeze=False, padding_idx=4),
+            [torch.tensor([4, 0, 2, 0], device=device)], torch.float32)
+    for kwargs, name in (({"max_norm": 1.0}, "max_norm"),
+                         ({"scale_grad_by_freq": True}, "scale_grad_by_freq"),
+                         ({"sparse": True}, "sparse")):
+        with pytest.raises(NotImplementedError, match=f"Embedding: {name}="):
+            vnn.Embedding(5, 3, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["Softmax", "LogSoftmax"])
+@pytest.mark.parametrize("dim", [-1, 0, 1])
+def test_softmax_modules_match_torch(device, name, dim):
+    torch.manual_seed(9)
+    ref, mine = getattr(torch.nn, name)(dim=dim), getattr(vnn, name)(dim=dim)
+    assert repr(mine) == repr(ref) and isinstance(mine, getattr(torch.nn, name))
+    assert mine.state_dict() == {}
+    x = torch.randn(3, 5, 7, device=device)
+    compare(mine, ref, [x], torch.float32, torch.randn_like(x))
+    with pytest.raises(NotImplementedError, match=f"{name}: dim=None"):
+        getattr(vnn, name)()
+    with pytest.raises(IndexError, match="dimension out of range"):
+        getattr(vnn, name)(dim=3)(x)
+
+
+def test_rotary_embedding_with_offset_tensors_compiles_without_graph_breaks(device):
+    torch.manual_seed(10)
+    rope = vnn.RotaryEmbedding(8, 16).to(device)
+    q = torch.randn(2, 2, 4, 8, device=device, requires_grad=True)
+    offsets = torch.tensor([0, 9], device=device)
+
+    def fn(t):
+        return rope(t, position_offset=offsets)[0]
+
+    torch._dynamo.reset()
+    explanation = torch._dynamo.explain(fn)(q)
+    assert explanation.graph_break_count == 0, explanation.break_reasons
+    out = torch.compile(fn, fullgraph=True, backend="aot_eager")(q)
+    dout = torch.randn_like(out)
+    (grad,) = torch.autograd.grad(out, q, dout)
+    q_ref = q.detach().requires_grad_(True)
+    expected = torch.cat([reference_rope(q_ref[b:b + 1], 8, 10000.0, False, int(offsets[b]))
+                          for b in range(2)])
+    (expected_grad,) = torch.autograd.grad(expected, q_ref, dout)
+    assert_close(out, expected)
+    assert_close(grad, expected_grad)

@@ -53,11 +53,28 @@ def cases(device):
     target = torch.tensor([[1, -100, 32], [0, 5, 7]], device=device)
     packed = rnd(4, 2, 20)
     aq, ak, av = rnd(1, 2, 16, 64), rnd(1, 1, 16, 64), rnd(1, 1, 16, 64)
+    r = rnd(3, 5, 24)
+    table = rnd(10, 12)
+    indices = torch.tensor([[3, 0, 9], [3, 7, 3]], device=device)
+    offsets = torch.tensor([0, 5], device=device)
+    q2, k2 = rnd(2, 6, 2, 8), rnd(2, 6, 1, 8)  # bshd
+    hidden, head, head_bias = rnd(2, 3, 8), rnd(40, 8), rnd(40)
     return [
         ("rms_norm", ops.rms_norm, vk.rms_norm, (x, w)),
         ("rms_norm_no_weight", ops.rms_norm, vk.rms_norm, (x, None)),
+        ("rms_norm_residual", lambda a, c, d: ops.rms_norm(a, c, residual=d),
+         lambda a, c, d: vk.rms_norm(a, c, residual=d), (x, w, r)),
+        ("rms_norm_residual_no_weight", lambda a, d: ops.rms_norm(a, None, 1e-5, d),
+         lambda a, d: vk.rms_norm(a, None, 1e-5, d), (x, r)),
         ("layer_norm", ops.layer_norm, vk.layer_norm, (x, w, b)),
         ("layer_norm_no_bias", ops.layer_norm, vk.layer_norm, (x, w, None)),
+        ("layer_norm_residual", lambda a, c, e, d: ops.layer_norm(a, c, e, residual=d),
+         lambda a, c, e, d: vk.layer_norm(a, c, e, residual=d), (x, w, b, r)),
+        ("embedding", lambda t: ops.embedding(indices, t),
+         lambda t: vk.embedding(indices, t), (table,)),
+        ("embedding_padding_deterministic",
+         lambda t: ops.embedding(indices.int(), t, padding_idx=-7, deterministic=True),
+         lambda t: vk.embedding(indices.int(), t, padding_idx=-7, deterministic=True), (table,)),
         ("softmax", ops.softmax, vk.softmax, (x,)),
         ("softmax_dim1", lambda t: ops.softmax(t, 1), lambda t: vk.softmax(t, 1), (x,)),
         ("log_softmax", ops.log_softmax, vk.log_softmax, (x,)),
@@ -68,6 +85,9 @@ def cases(device):
         ("apply_rotary_q_only_interleaved",
          lambda a: ops.apply_rotary(a, None, cos, sin, interleaved=True),
          lambda a: vk.apply_rotary(a, None, cos, sin, interleaved=True), (q,)),
+        ("apply_rotary_tensor_offsets",
+         lambda a, c: ops.apply_rotary(a, c, cos, sin, offsets, layout="bshd"),
+         lambda a, c: vk.apply_rotary(a, c, cos, sin, offsets, layout="bshd"), (q2, k2)),
         ("gelu", ops.gelu, vk.gelu, (x,)),
         ("gelu_tanh", lambda t: ops.gelu(t, "tanh"), lambda t: vk.gelu(t, "tanh"), (x,)),
         ("swiglu_packed", ops.swiglu, vk.swiglu, (packed,)),
@@ -77,6 +97,15 @@ def cases(device):
            lambda t, r=r: ops.cross_entropy(t, target, label_smoothing=0.1, reduction=r),
            lambda t, r=r: vk.cross_entropy(t, target, label_smoothing=0.1, reduction=r),
            (logits,)) for r in ("mean", "sum", "none")],
+        *[(f"linear_cross_entropy_{r}",
+           lambda h, wt, bs, r=r: ops.linear_cross_entropy(h, wt, target, bs, reduction=r,
+                                                           chunk_size=4, z_loss=1e-3),
+           lambda h, wt, bs, r=r: vk.linear_cross_entropy(h, wt, target, bs, reduction=r,
+                                                          chunk_size=4, z_loss=1e-3),
+           (hidden, head, head_bias)) for r in ("mean", "none")],
+        ("linear_cross_entropy_frozen_weight",
+         lambda h: ops.linear_cross_entropy(h, head, target, label_smoothing=0.1),
+         lambda h: vk.linear_cross_entropy(h, head, target, label_smoothing=0.1), (hidden,)),
         ("attention_causal", lambda a, c, d: ops.attention(a, c, d, causal=True),
          lambda a, c, d: vk.attention(a, c, d, causal=True), (aq, ak, av)),
     ]
@@ -112,23 +141,33 @@ def opcheck_args(device):
     target = torch.tensor([3, -100, 0, 7], device=device)
     return {
         "rms_norm": [(rnd(4, 16), rnd(16), 1e-6), (rnd(4, 16), None, 1e-6)],
+        "rms_norm_residual": [(rnd(2, 3, 16), rnd(2, 3, 16), rnd(16), 1e-6)],
         "layer_norm": [(rnd(4, 16), rnd(16), rnd(16), 1e-5), (rnd(4, 16), None, None, 1e-5)],
+        "layer_norm_residual": [(rnd(4, 16), rnd(4, 16), rnd(16), None, 1e-5)],
+        "embedding": [(torch.tensor([[1, 4], [4, 0]], device=device), rnd(6, 8), None, False),
+                      (torch.tensor([5, 2, 5], device=device).int(), rnd(6, 8), 5, True)],
         "softmax": [(rnd(3, 4, 8), 1)],
         "log_softmax": [(rnd(3, 8), 1)],
         "apply_rotary": [(rnd(1, 2, 4, 8), rnd(1, 2, 4, 8), rnd(6, 4, grad=False),
                           rnd(6, 4, grad=False), 1, False, "bhsd"),
                          (rnd(1, 4, 2, 8), None, rnd(6, 2, grad=False), rnd(6, 2, grad=False),
                           0, True, "bshd")],
+        "apply_rotary_offsets": [(rnd(2, 1, 4, 8), rnd(2, 1, 4, 8), rnd(8, 4, grad=False),
+                                  rnd(8, 4, grad=False), torch.tensor([3, 0], device=device),
+                                  False, "bhsd")],
         "gelu": [(rnd(4, 8), "none")],
         "swiglu": [(rnd(4, 16), None, "none"), (rnd(4, 8), rnd(4, 8), "none")],
         "geglu": [(rnd(4, 16), None, "tanh")],
         "cross_entropy": [(rnd(4, 10), target, -100, 0.0, 0.0, r) for r in ("mean", "sum", "none")]
         + [(rnd(4, 10), target.int(), -100, 0.1, 1e-3, "mean")],
+        "linear_cross_entropy": [(rnd(4, 8), rnd(12, 8), target, rnd(12), -100, 0.1, 0.0, r, 3)
+                                 for r in ("sum", "none")]
+        + [(rnd(4, 8), rnd(12, 8, grad=False), target, None, -100, 0.0, 1e-3, "mean", None)],
         "attention": [(rnd(1, 2, 16, 64), rnd(1, 1, 16, 64), rnd(1, 1, 16, 64), True, None)],
     }
 
 
-AOT_ON_CPU = ("rms_norm", "cross_entropy")
+AOT_ON_CPU = ("rms_norm", "rms_norm_residual", "cross_entropy", "embedding")
 
 
 @pytest.mark.parametrize("name", list(opcheck_args("cpu")))
@@ -146,9 +185,14 @@ def test_backward_ops_pass_schema_and_fake_checks(device):
     x, dy, w = torch.randn(3, 8, device=device), torch.randn(3, 8, device=device), torch.randn(8)
     w = w.to(device)
     _, rstd = torch.ops.vt_kernels.rms_norm(x, w, 1e-6)
+    _, h, res_rstd = torch.ops.vt_kernels.rms_norm_residual(x, dy, w, 1e-6)
     y = torch.ops.vt_kernels.softmax(x, 1)
+    indices = torch.tensor([2, 0, 2], device=device)
     for op, args in [(torch.ops.vt_kernels.rms_norm_backward, (dy, x, w, rstd)),
                      (torch.ops.vt_kernels.rms_norm_backward, (dy, x, None, rstd)),
+                     (torch.ops.vt_kernels.rms_norm_residual_backward, (dy, dy, h, w, res_rstd)),
+                     (torch.ops.vt_kernels.rms_norm_residual_backward, (dy, None, h, w, res_rstd)),
+                     (torch.ops.vt_kernels.embedding_backward, (dy, indices, 6, 0, False)),
                      (torch.ops.vt_kernels.softmax_backward, (y, dy, 1)),
                      (torch.ops.vt_kernels.swiglu_backward, (dy[:, :4], x, None, "none"))]:
         result = opcheck(op, args, test_utils=("test_schema", "test_faketensor"))
@@ -190,9 +234,82 @@ def test_bad_input_raises():
         ops.attention(torch.randn(1, 3, 4, 64), torch.randn(1, 2, 4, 64), torch.randn(1, 2, 4, 64))
     with pytest.raises(IndexError, match="dimension out of range"):
         ops.softmax(torch.randn(2, 5), 2)
-    with pytest.raises(NotImplementedError, match="per-sequence offset"):
+    with pytest.raises(TypeError, match="position_offset must be an int or an int32/int64"):
         ops.apply_rotary(torch.randn(1, 1, 2, 4), None, torch.randn(4, 2), torch.randn(4, 2),
-                         torch.tensor([0]))
+                         torch.tensor([0.0]))
+    with pytest.raises(NotImplementedError, match="cos/sin tables"):
+        ops.apply_rotary(torch.randn(1, 1, 2, 4), None, torch.randn(4, 2, requires_grad=True),
+                         torch.randn(4, 2), torch.tensor([0]))
+    with pytest.raises(RuntimeError, match=r"residual has shape \(2, 3\)"):
+        ops.rms_norm(torch.randn(2, 4), residual=torch.randn(2, 3))
+    with pytest.raises(TypeError, match="embedding: indices must be int64 or int32"):
+        ops.embedding(torch.tensor([0.0]), torch.randn(3, 4))
+    with pytest.raises(ValueError, match="padding_idx 3 is out of range for 3"):
+        ops.embedding(torch.tensor([0]), torch.randn(3, 4), padding_idx=3)
+    with pytest.raises(TypeError, match="softmax: x must be float32"):
+        ops.softmax(torch.ones(2, 3, dtype=torch.int64))
+
+
+def block(api, tokens, target, table, residual, w, ln_w, ln_b):
+    """Embedding, RMSNorm with residual, LayerNorm, softmax and cross-entropy through `api`'s
+    functions (vt.kernels, or ReferenceAPI's torch ones)."""
+    x = api.embedding(tokens, table, padding_idx=0)
+    y, h = api.rms_norm(x, w, 1e-6, residual)
+    z = api.layer_norm(y, ln_w, ln_b)
+    return api.cross_entropy(z * api.softmax(z, -1) + h, target, label_smoothing=0.1)
+
+
+class ReferenceAPI:
+    """torch's own functions under vt.kernels' names and signatures."""
+
+    embedding = staticmethod(lambda i, t, padding_idx: torch.nn.functional.embedding(
+        i, t, padding_idx))
+    rms_norm = staticmethod(lambda x, w, eps, r: (torch.nn.functional.rms_norm(
+        x + r, (x.shape[-1],), w, eps), x + r))
+    layer_norm = staticmethod(lambda x, w, b: torch.nn.functional.layer_norm(
+        x, (x.shape[-1],), w, b))
+    softmax = staticmethod(torch.softmax)
+    cross_entropy = staticmethod(lambda t, y, label_smoothing: torch.nn.functional.cross_entropy(
+        t.flatten(0, -2), y.flatten(), label_smoothing=label_smoothing))
+
+
+def test_compiled_functional_api_has_no_graph_breaks(device):
+    g = torch.Generator().manual_seed(4)
+    inputs = [torch.randn(*shape, generator=g).to(device)
+              for shape in ((8, 16), (2, 3, 16), (16,), (16,), (16,))]
+    tokens = torch.tensor([[1, 4, 0], [4, 2, 7]], device=device)
+    target = torch.tensor([[3, -100, 1], [0, 5, 2]], device=device)
+
+    def fn(*args):
+        return block(vk, tokens, target, *args)
+
+    torch._dynamo.reset()
+    explanation = torch._dynamo.explain(fn)(*inputs)
+    assert explanation.graph_break_count == 0, explanation.break_reasons
+    assert explanation.graph_count == 1
+    compiled = torch.compile(fn, fullgraph=True, backend="aot_eager")
+    dout = douts(fn(*inputs))
+    check_against_eager(compiled, fn, inputs, dout)
+    check_against_eager(compiled, lambda *args: block(ReferenceAPI, tokens, target, *args),
+                        inputs, dout)
+
+
+def test_variants_without_an_op_run_eagerly_under_compile(device):
+    logits = torch.randn(4, 10, device=device)
+    target = torch.tensor([1, 9, -100, 0], device=device)
+
+    def fn(t):
+        return vk.cross_entropy(t * 2, target, z_loss=1e-2, return_z_loss=True)
+
+    leaf, ref_leaf = leaves(logits, logits)
+    loss, z_part = torch.compile(fn, backend="aot_eager")(leaf)  # a graph break, no error
+    loss.backward()
+    ref_z = 1e-2 * torch.logsumexp(ref_leaf * 2, -1)[target != -100].square().mean()
+    ref = torch.nn.functional.cross_entropy(ref_leaf * 2, target) + ref_z
+    ref.backward()
+    assert_close(loss, ref)
+    assert_close(z_part, ref_z)
+    assert_close(leaf.grad, ref_leaf.grad)
 
 
 class TinyModel(torch.nn.Module):

@@ -867,7 +867,11 @@ def _current_cuda_index() -> int:
 
 def _on_device_of(tensor, fn, args, kwargs):
     """fn(*args, **kwargs) with the torch tensor's GPU current: Triton launches on torch's
-    current device, and so do the allocations of the outputs."""
+    current device, and so do the allocations of the outputs. Under torch.compile the body
+    switches to a custom op, whose eager run switches devices itself (reading the current
+    device would break the graph)."""
+    if torch.compiler.is_compiling():
+        return fn(*args, **kwargs)
     index = _cuda_index(tensor)
     if index < 0 or index == _current_cuda_index():
         return fn(*args, **kwargs)

@@ -387,6 +387,9 @@ def _check_approximate(op, approximate):
 @foreign_arrays
 def gelu(x, approximate: str = "none"):
     """GELU like torch.nn.functional.gelu (approximate "none": erf form, "tanh")."""
+    if torch is not None and torch.compiler.is_compiling():
+        from . import torch_ops  # torch_ops imports this module
+        return torch_ops.gelu(x, approximate)
     _check_approximate("gelu", approximate)
     check_float("gelu", "x", x)
     rows = _flat_or_rows(x)
@@ -432,12 +435,18 @@ def _gated(kernel, x, up, args):
 @foreign_arrays
 def swiglu(x, up=None):
     """silu(gate) * up, with gate = x; or, when up is None, x's last dim holds [gate | up]."""
+    if torch is not None and torch.compiler.is_compiling():
+        from . import torch_ops  # torch_ops imports this module
+        return torch_ops.swiglu(x, up)
     return _gated("swiglu", x, up, ())
 
 
 @foreign_arrays
 def geglu(x, up=None, approximate: str = "none"):
     """gelu(gate) * up, with gate = x; or, when up is None, x's last dim holds [gate | up]."""
+    if torch is not None and torch.compiler.is_compiling():
+        from . import torch_ops  # torch_ops imports this module
+        return torch_ops.geglu(x, up, approximate)
     _check_approximate("geglu", approximate)
     return _gated("geglu", x, up, (approximate,))
 

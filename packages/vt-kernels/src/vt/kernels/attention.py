@@ -825,6 +825,12 @@ def attention(q, k, v, causal: bool = False, softmax_scale: float | None = None,
     head_dim), k/v (total_k, heads_kv, head_dim), int32 cu_seqlens_q/k (batch + 1) and the longest
     lengths max_seqlen_q/k; causal is bottom-right aligned per sequence as flash-attn's.
     """
+    if torch is not None and torch.compiler.is_compiling():
+        if cu_seqlens_q is not None or cu_seqlens_k is not None:  # varlen: eagerly, a graph break
+            return torch.compiler.disable(attention)(q, k, v, causal, softmax_scale, cu_seqlens_q,
+                                                     cu_seqlens_k, max_seqlen_q, max_seqlen_k)
+        from . import torch_ops  # torch_ops imports this module
+        return torch_ops.attention(q, k, v, causal, softmax_scale)
     args = _prepare(q, k, v, causal, softmax_scale, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
                     max_seqlen_k)
     impl = _registry.select(KERNEL, *args)

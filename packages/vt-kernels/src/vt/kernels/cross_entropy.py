@@ -502,6 +502,14 @@ def cross_entropy(logits, target, ignore_index: int = -100, label_smoothing: flo
     if the graph saved those logits; backward can then run once. The gradient's scale assumes an
     upstream gradient of 1 and is corrected on the device otherwise.
     """
+    if torch is not None and torch.compiler.is_compiling():
+        if return_z_loss or inplace_backward:  # no custom op: eagerly, behind a graph break
+            return torch.compiler.disable(cross_entropy)(
+                logits, target, ignore_index, label_smoothing, z_loss, reduction, return_z_loss,
+                inplace_backward)
+        from . import torch_ops  # torch_ops imports this module
+        return torch_ops.cross_entropy(logits, target, ignore_index, label_smoothing, z_loss,
+                                       reduction)
     label_smoothing = float(label_smoothing)
     z_loss = float(z_loss)
     _check(logits, target, label_smoothing, reduction)

@@ -258,6 +258,9 @@ def embedding(indices, weight, padding_idx=None, deterministic=False):
 
     padding_idx rows get no gradient; `deterministic=True` makes dweight bitwise reproducible.
     """
+    if torch is not None and torch.compiler.is_compiling():
+        from . import torch_ops  # torch_ops imports this module
+        return torch_ops.embedding(indices, weight, padding_idx, deterministic)
     op = "embedding"
     _check(op, indices, weight)
     padding_idx = _padding(op, padding_idx, weight.shape[0])

@@ -297,6 +297,9 @@ def _check(x, weight, bias, residual):
 @foreign_arrays
 def layer_norm(x, weight=None, bias=None, eps: float = 1e-5, residual=None):
     """LayerNorm over the last dim. With `residual`, returns (y, x + residual)."""
+    if torch is not None and torch.compiler.is_compiling():
+        from . import torch_ops  # torch_ops imports this module
+        return torch_ops.layer_norm(x, weight, bias, eps, residual)
     _check(x, weight, bias, residual)
     shape = x.shape
     rows = as_rows(x)

@@ -258,6 +258,14 @@ def linear_cross_entropy(hidden, weight, target, bias=None, ignore_index: int = 
     Same semantics and extras as vt.kernels.cross_entropy (z_loss, return_z_loss). For "mean" and
     "sum" the gradients are computed during the forward, so backward can run once.
     """
+    if torch is not None and torch.compiler.is_compiling():
+        if return_z_loss:  # no custom op: eagerly, behind a graph break
+            return torch.compiler.disable(linear_cross_entropy)(
+                hidden, weight, target, bias, ignore_index, label_smoothing, reduction,
+                chunk_size, z_loss, return_z_loss)
+        from . import torch_ops  # torch_ops imports this module
+        return torch_ops.linear_cross_entropy(hidden, weight, target, bias, ignore_index,
+                                              label_smoothing, reduction, chunk_size, z_loss)
     label_smoothing = float(label_smoothing)
     z_loss = float(z_loss)
     _check(hidden, weight, target, bias, label_smoothing, reduction)

@@ -21,10 +21,12 @@ from torch import nn
 from . import torch_ops
 from .activations import geglu, gelu, swiglu
 from .cross_entropy import cross_entropy
+from .embedding import embedding
 from .layer_norm import layer_norm
 from .linear_cross_entropy import linear_cross_entropy
 from .rms_norm import rms_norm
 from .rotary import apply_rotary
+from .softmax import log_softmax, softmax
 
 
 def _compiling() -> bool:
@@ -73,6 +75,64 @@ class GELU(nn.GELU):
     def forward(self, x):
         fn = torch_ops.gelu if _compiling() else gelu
         return fn(x, self.approximate)
+
+
+class Embedding(nn.Embedding):
+    """torch.nn.Embedding without max_norm, scale_grad_by_freq or sparse gradients.
+
+    deterministic=True (not a torch argument) sums the weight's gradient in a fixed order, so it
+    is bitwise reproducible.
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
+                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
+                 _freeze=False, device=None, dtype=None, deterministic=False):
+        for name, value, default in (("max_norm", max_norm, None),
+                                     ("scale_grad_by_freq", scale_grad_by_freq, False),
+                                     ("sparse", sparse, False)):
+            if value != default:
+                raise NotImplementedError(f"vt.kernels.nn.Embedding: {name}={value!r} is not "
+                                          f"implemented ({name}={default} only)")
+        super().__init__(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
+                         scale_grad_by_freq, sparse, _weight, _freeze, device=device, dtype=dtype)
+        self.deterministic = deterministic
+
+    def forward(self, input):
+        fn = torch_ops.embedding if _compiling() else embedding
+        return fn(input, self.weight, self.padding_idx, self.deterministic)
+
+    def extra_repr(self):
+        return super().extra_repr() + (", deterministic=True" if self.deterministic else "")
+
+
+def _explicit_dim(cls: str, dim) -> None:
+    if dim is None:
+        raise NotImplementedError(f"vt.kernels.nn.{cls}: dim=None (torch's deprecated implicit "
+                                  "choice of dim) is not implemented; pass dim")
+
+
+class Softmax(nn.Softmax):
+    """torch.nn.Softmax along an explicit dim."""
+
+    def __init__(self, dim=None):
+        _explicit_dim("Softmax", dim)
+        super().__init__(dim)
+
+    def forward(self, x):
+        fn = torch_ops.softmax if _compiling() else softmax
+        return fn(x, self.dim)
+
+
+class LogSoftmax(nn.LogSoftmax):
+    """torch.nn.LogSoftmax along an explicit dim."""
+
+    def __init__(self, dim=None):
+        _explicit_dim("LogSoftmax", dim)
+        super().__init__(dim)
+
+    def forward(self, x):
+        fn = torch_ops.log_softmax if _compiling() else log_softmax
+        return fn(x, self.dim)
 
 
 class CrossEntropyLoss(nn.CrossEntropyLoss):
@@ -143,7 +203,8 @@ class LinearCrossEntropyLoss(nn.Module):
 
     forward(hidden (..., H), weight (V, H), target (...), bias (V,) or None); the weight is the
     lm_head's (passed in, not owned). For "mean" and "sum" the gradients are computed during the
-    forward, so backward runs once per forward.
+    forward, so backward runs once per forward (under torch.compile, backward recomputes the
+    logits instead).
     """
 
     def __init__(self, ignore_index=-100, reduction="mean", label_smoothing=0.0, z_loss=0.0,
@@ -156,10 +217,10 @@ class LinearCrossEntropyLoss(nn.Module):
         self.chunk_size = chunk_size
 
     def forward(self, hidden, weight, target, bias=None):
-        return linear_cross_entropy(hidden, weight, target, bias, ignore_index=self.ignore_index,
-                                    label_smoothing=self.label_smoothing,
-                                    reduction=self.reduction, chunk_size=self.chunk_size,
-                                    z_loss=self.z_loss)
+        fn = torch_ops.linear_cross_entropy if _compiling() else linear_cross_entropy
+        return fn(hidden, weight, target, bias, ignore_index=self.ignore_index,
+                  label_smoothing=self.label_smoothing, reduction=self.reduction,
+                  chunk_size=self.chunk_size, z_loss=self.z_loss)
 
     def extra_repr(self):
         return (f"ignore_index={self.ignore_index}, reduction={self.reduction!r}, "
@@ -197,7 +258,7 @@ class RotaryEmbedding(nn.Module):
         """(q_out, k_out or None); q, k (batch, heads, seq, head_dim) for layout "bhsd" or
         (batch, seq, heads, head_dim) for "bshd"; position_offset an int or an int tensor
         (batch,)."""
-        if _compiling() and isinstance(position_offset, int):
+        if _compiling():
             return torch_ops.apply_rotary(q, k, self.cos, self.sin, position_offset,
                                           self.interleaved, layout)
         return apply_rotary(q, k, self.cos, self.sin, position_offset, self.interleaved, layout)
@@ -210,10 +271,13 @@ class RotaryEmbedding(nn.Module):
 __all__ = [
     "GELU",
     "CrossEntropyLoss",
+    "Embedding",
     "GeGLU",
     "LayerNorm",
     "LinearCrossEntropyLoss",
+    "LogSoftmax",
     "RMSNorm",
     "RotaryEmbedding",
+    "Softmax",
     "SwiGLU",
 ]

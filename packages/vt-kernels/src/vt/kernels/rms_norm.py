@@ -249,6 +249,9 @@ def _check(x, weight, residual):
 @foreign_arrays
 def rms_norm(x, weight=None, eps: float = 1e-6, residual=None):
     """RMSNorm over the last dim. With `residual`, returns (y, x + residual)."""
+    if torch is not None and torch.compiler.is_compiling():
+        from . import torch_ops  # torch_ops imports this module
+        return torch_ops.rms_norm(x, weight, eps, residual)
     _check(x, weight, residual)
     shape = x.shape
     rows = as_rows(x)

@@ -222,12 +222,18 @@ def _apply(op, x, dim, log):
 @foreign_arrays
 def softmax(x, dim: int = -1):
     """Softmax along `dim` (float32 math, output in x's dtype)."""
+    if torch is not None and torch.compiler.is_compiling():
+        from . import torch_ops  # torch_ops imports this module
+        return torch_ops.softmax(x, dim)
     return _apply("softmax", x, dim, False)
 
 
 @foreign_arrays
 def log_softmax(x, dim: int = -1):
     """Log-softmax along `dim` (float32 math, output in x's dtype)."""
+    if torch is not None and torch.compiler.is_compiling():
+        from . import torch_ops  # torch_ops imports this module
+        return torch_ops.log_softmax(x, dim)
     return _apply("log_softmax", x, dim, True)
 
 

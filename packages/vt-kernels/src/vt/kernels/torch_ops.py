@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from ._compat import torch
+from ._compat import needs_autograd, torch
 
 if torch is None:
     raise ImportError("vt.kernels.torch_ops registers torch.library custom ops and needs torch, "
@@ -25,7 +25,7 @@ if torch is None:
 from torch import Tensor
 
 from . import _registry
-from ._checks import dtype_name
+from ._checks import check_float, dtype_name
 from ._launch import as_rows
 from .activations import (
     _check_approximate,
@@ -43,14 +43,23 @@ from .cross_entropy import KERNEL as _CE_KERNEL
 from .cross_entropy import _check as _cross_entropy_check
 from .cross_entropy import cross_entropy_backward as _cross_entropy_backward
 from .cross_entropy import cross_entropy_forward, reduce_rows
+from .embedding import _check as _embedding_check
+from .embedding import _padding as _embedding_padding
+from .embedding import embedding_backward as _embedding_backward
+from .embedding import embedding_forward
 from .layer_norm import _check as _layer_norm_check
 from .layer_norm import layer_norm_backward as _layer_norm_backward
 from .layer_norm import layer_norm_forward
+from .linear_cross_entropy import KERNEL as _LCE_KERNEL
+from .linear_cross_entropy import _check as _linear_cross_entropy_check
+from .linear_cross_entropy import linear_cross_entropy_backward as _lce_backward
+from .linear_cross_entropy import linear_cross_entropy_forward
 from .rms_norm import _check as _rms_norm_check
 from .rms_norm import rms_norm_backward as _rms_norm_backward
 from .rms_norm import rms_norm_forward
 from .rotary import _check as _rotary_check
 from .rotary import rotary_backward, rotary_forward
+from .softmax import _normalize_dim as _softmax_normalize_dim
 from .softmax import log_softmax_backward as _log_softmax_backward
 from .softmax import log_softmax_forward, softmax_forward
 from .softmax import softmax_backward as _softmax_backward
@@ -62,8 +71,8 @@ NAMESPACE = "vt_kernels"
 # run while torch.compile traces on fake tensors); the raw torch.ops.vt_kernels ops do not.
 
 
-def _op(name):
-    return torch.library.custom_op(f"{NAMESPACE}::{name}", mutates_args=())
+def _op(name, schema=None):
+    return torch.library.custom_op(f"{NAMESPACE}::{name}", mutates_args=(), schema=schema)
 
 
 def _rows_count(x) -> int:
@@ -120,10 +129,54 @@ def _rms_norm_grad(ctx, dy, _drstd):
 _rms_norm.register_autograd(_rms_norm_grad, setup_context=_rms_norm_setup)
 
 
-def rms_norm(x, weight=None, eps: float = 1e-6):
-    """vt.kernels.rms_norm (no residual) as a custom op."""
-    _rms_norm_check(x, weight, None)
-    return torch.ops.vt_kernels.rms_norm(x, weight, float(eps))[0]
+@_op("rms_norm_residual")
+def _rms_norm_residual(x: Tensor, residual: Tensor, weight: Tensor | None,
+                       eps: float) -> tuple[Tensor, Tensor, Tensor]:
+    y, h, rstd = rms_norm_forward(as_rows(x), weight, eps, as_rows(residual))
+    return y.view(x.shape), h.view(x.shape), rstd
+
+
+@_rms_norm_residual.register_fake
+def _(x, residual, weight, eps):
+    return _like(x), _like(x), _like(x, (_rows_count(x),), torch.float32)
+
+
+@_op("rms_norm_residual_backward")
+def _rms_norm_residual_bwd(dy: Tensor, dh: Tensor | None, h: Tensor, weight: Tensor | None,
+                           rstd: Tensor) -> list[Tensor]:
+    dh_rows = as_rows(dh) if dh is not None else None
+    dx, dw = _rms_norm_backward(as_rows(dy), as_rows(h), weight, rstd, dh_rows)
+    return [dx.view(h.shape)] + ([dw] if weight is not None else [])
+
+
+@_rms_norm_residual_bwd.register_fake
+def _(dy, dh, h, weight, rstd):
+    return [_like(h)] + ([_like(weight)] if weight is not None else [])
+
+
+def _rms_norm_residual_setup(ctx, inputs, output):
+    _, _, weight, _ = inputs
+    ctx.save_for_backward(output[1], weight, output[2])
+
+
+def _rms_norm_residual_grad(ctx, dy, dh, _drstd):
+    h, weight, rstd = ctx.saved_tensors
+    grads = torch.ops.vt_kernels.rms_norm_residual_backward(dy, dh, h, weight, rstd)
+    # h = x + residual: both inputs get the same gradient.
+    return grads[0], grads[0], grads[1] if weight is not None else None, None
+
+
+_rms_norm_residual.register_autograd(_rms_norm_residual_grad,
+                                     setup_context=_rms_norm_residual_setup)
+
+
+def rms_norm(x, weight=None, eps: float = 1e-6, residual=None):
+    """vt.kernels.rms_norm as a custom op; with `residual`, returns (y, x + residual)."""
+    _rms_norm_check(x, weight, residual)
+    if residual is None:
+        return torch.ops.vt_kernels.rms_norm(x, weight, float(eps))[0]
+    y, h, _ = torch.ops.vt_kernels.rms_norm_residual(x, residual, weight, float(eps))
+    return y, h
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,10 +225,59 @@ def _layer_norm_grad(ctx, dy, _dmean, _drstd):
 _layer_norm.register_autograd(_layer_norm_grad, setup_context=_layer_norm_setup)
 
 
-def layer_norm(x, weight=None, bias=None, eps: float = 1e-5):
-    """vt.kernels.layer_norm (no residual) as a custom op."""
-    _layer_norm_check(x, weight, bias, None)
-    return torch.ops.vt_kernels.layer_norm(x, weight, bias, float(eps))[0]
+@_op("layer_norm_residual")
+def _layer_norm_residual(x: Tensor, residual: Tensor, weight: Tensor | None, bias: Tensor | None,
+                         eps: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    y, h, mean, rstd = layer_norm_forward(as_rows(x), weight, bias, eps, as_rows(residual))
+    return y.view(x.shape), h.view(x.shape), mean, rstd
+
+
+@_layer_norm_residual.register_fake
+def _(x, residual, weight, bias, eps):
+    stats = (_rows_count(x),)
+    return _like(x), _like(x), _like(x, stats, torch.float32), _like(x, stats, torch.float32)
+
+
+@_op("layer_norm_residual_backward")
+def _layer_norm_residual_bwd(dy: Tensor, dh: Tensor | None, h: Tensor, weight: Tensor | None,
+                             bias: Tensor | None, mean: Tensor, rstd: Tensor) -> list[Tensor]:
+    dh_rows = as_rows(dh) if dh is not None else None
+    dx, dw, db = _layer_norm_backward(as_rows(dy), as_rows(h), weight, bias, mean, rstd, dh_rows)
+    return [dx.view(h.shape)] + [g for g in (dw, db) if g is not None]
+
+
+@_layer_norm_residual_bwd.register_fake
+def _(dy, dh, h, weight, bias, mean, rstd):
+    return [_like(h)] + [_like(t) for t in (weight, bias) if t is not None]
+
+
+def _layer_norm_residual_setup(ctx, inputs, output):
+    _, _, weight, bias, _ = inputs
+    ctx.save_for_backward(output[1], weight, bias, output[2], output[3])
+
+
+def _layer_norm_residual_grad(ctx, dy, dh, _dmean, _drstd):
+    h, weight, bias, mean, rstd = ctx.saved_tensors
+    grads = list(torch.ops.vt_kernels.layer_norm_residual_backward(dy, dh, h, weight, bias, mean,
+                                                                   rstd))
+    dx = grads.pop(0)
+    dw = grads.pop(0) if weight is not None else None
+    db = grads.pop(0) if bias is not None else None
+    # h = x + residual: both inputs get the same gradient.
+    return dx, dx, dw, db, None
+
+
+_layer_norm_residual.register_autograd(_layer_norm_residual_grad,
+                                       setup_context=_layer_norm_residual_setup)
+
+
+def layer_norm(x, weight=None, bias=None, eps: float = 1e-5, residual=None):
+    """vt.kernels.layer_norm as a custom op; with `residual`, returns (y, x + residual)."""
+    _layer_norm_check(x, weight, bias, residual)
+    if residual is None:
+        return torch.ops.vt_kernels.layer_norm(x, weight, bias, float(eps))[0]
+    y, h, _, _ = torch.ops.vt_kernels.layer_norm_residual(x, residual, weight, bias, float(eps))
+    return y, h
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,12 +318,9 @@ def _softmax_ops(name, forward, backward):
     return fwd
 
 
-def _softmax_dim(x, dim):
-    rank = max(x.dim(), 1)
-    if not -rank <= dim < rank:
-        raise IndexError(f"dimension out of range (expected to be in range of [{-rank}, "
-                         f"{rank - 1}], but got {dim})")
-    return dim % rank
+def _softmax_dim(op, x, dim):
+    check_float(op, "x", x)
+    return _softmax_normalize_dim(op, dim, x.dim())
 
 
 _softmax_ops("softmax", softmax_forward, _softmax_backward)
@@ -230,69 +329,79 @@ _softmax_ops("log_softmax", log_softmax_forward, _log_softmax_backward)
 
 def softmax(x, dim: int = -1):
     """vt.kernels.softmax as a custom op (x of at least one dim)."""
-    return torch.ops.vt_kernels.softmax(x, _softmax_dim(x, dim))
+    return torch.ops.vt_kernels.softmax(x, _softmax_dim("softmax", x, dim))
 
 
 def log_softmax(x, dim: int = -1):
     """vt.kernels.log_softmax as a custom op (x of at least one dim)."""
-    return torch.ops.vt_kernels.log_softmax(x, _softmax_dim(x, dim))
+    return torch.ops.vt_kernels.log_softmax(x, _softmax_dim("log_softmax", x, dim))
 
 
 # ---------------------------------------------------------------------------------------------
-# apply_rotary (int position offsets)
+# apply_rotary: one op for an int position offset, one for per-sequence offsets (a tensor);
+# a schema argument cannot be either
 
 
-@_op("apply_rotary")
-def _apply_rotary(q: Tensor, k: Tensor | None, cos: Tensor, sin: Tensor, position_offset: int,
-                  interleaved: bool, layout: str) -> list[Tensor]:
-    q_out, k_out = rotary_forward(q, k, cos, sin, position_offset, interleaved, layout)
-    return [q_out] + ([k_out] if k is not None else [])
+def _rotary_ops(name, offset_type):
+    """The op pair of one position_offset schema type, offset_type ("SymInt" or "Tensor")."""
+    rest = f"Tensor cos, Tensor sin, {offset_type} position_offset, bool interleaved, str layout"
+
+    @_op(name, f"(Tensor q, Tensor? k, {rest}) -> Tensor[]")
+    def fwd(q, k, cos, sin, position_offset, interleaved, layout):
+        q_out, k_out = rotary_forward(q, k, cos, sin, position_offset, interleaved, layout)
+        return [q_out] + ([k_out] if k is not None else [])
+
+    @fwd.register_fake
+    def _(q, k, cos, sin, position_offset, interleaved, layout):
+        return [_like(q)] + ([_like(k)] if k is not None else [])
+
+    @_op(f"{name}_backward", f"(Tensor dq, Tensor? dk, {rest}) -> Tensor[]")
+    def bwd(dq, dk, cos, sin, position_offset, interleaved, layout):
+        dq_in, dk_in = rotary_backward(dq, dk, cos, sin, position_offset, interleaved, layout)
+        return [dq_in] + ([dk_in] if dk is not None else [])
+
+    @bwd.register_fake
+    def _(dq, dk, cos, sin, position_offset, interleaved, layout):
+        return [_like(dq)] + ([_like(dk)] if dk is not None else [])
+
+    backward_op = getattr(torch.ops.vt_kernels, f"{name}_backward")
+
+    def setup(ctx, inputs, output):
+        _, k, cos, sin, offset, interleaved, layout = inputs
+        if isinstance(offset, Tensor):
+            ctx.save_for_backward(cos, sin, offset)
+        else:
+            ctx.save_for_backward(cos, sin)
+            ctx.offset = offset
+        ctx.args = (interleaved, layout)
+        ctx.has_k = k is not None
+
+    def grad(ctx, grads):
+        cos, sin, *offsets = ctx.saved_tensors
+        offset = offsets[0] if offsets else ctx.offset
+        dq = grads[0]
+        dk = grads[1] if ctx.has_k else None
+        d = backward_op(dq, dk, cos, sin, offset, *ctx.args)
+        return d[0], d[1] if ctx.has_k else None, None, None, None, None, None
+
+    fwd.register_autograd(grad, setup_context=setup)
 
 
-@_apply_rotary.register_fake
-def _(q, k, cos, sin, position_offset, interleaved, layout):
-    return [_like(q)] + ([_like(k)] if k is not None else [])
+_rotary_ops("apply_rotary", "SymInt")
+_rotary_ops("apply_rotary_offsets", "Tensor")
 
 
-@_op("apply_rotary_backward")
-def _apply_rotary_bwd(dq: Tensor, dk: Tensor | None, cos: Tensor, sin: Tensor,
-                      position_offset: int, interleaved: bool, layout: str) -> list[Tensor]:
-    dq_in, dk_in = rotary_backward(dq, dk, cos, sin, position_offset, interleaved, layout)
-    return [dq_in] + ([dk_in] if dk is not None else [])
-
-
-@_apply_rotary_bwd.register_fake
-def _(dq, dk, cos, sin, position_offset, interleaved, layout):
-    return [_like(dq)] + ([_like(dk)] if dk is not None else [])
-
-
-def _rotary_setup(ctx, inputs, output):
-    _, k, cos, sin, offset, interleaved, layout = inputs
-    ctx.save_for_backward(cos, sin)
-    ctx.args = (offset, interleaved, layout)
-    ctx.has_k = k is not None
-
-
-def _rotary_grad(ctx, grads):
-    cos, sin = ctx.saved_tensors
-    dq = grads[0]
-    dk = grads[1] if ctx.has_k else None
-    d = torch.ops.vt_kernels.apply_rotary_backward(dq, dk, cos, sin, *ctx.args)
-    return d[0], d[1] if ctx.has_k else None, None, None, None, None, None
-
-
-_apply_rotary.register_autograd(_rotary_grad, setup_context=_rotary_setup)
-
-
-def apply_rotary(q, k, cos, sin, position_offset: int = 0, interleaved: bool = False,
+def apply_rotary(q, k, cos, sin, position_offset=0, interleaved: bool = False,
                  layout: str = "bhsd"):
-    """vt.kernels.apply_rotary as a custom op: (q_out, k_out or None); int offsets only."""
-    if not isinstance(position_offset, int):
-        raise NotImplementedError("torch_ops.apply_rotary: per-sequence offset tensors are not "
-                                  "implemented as a custom op; use vt.kernels.apply_rotary")
-    _rotary_check(q, k, cos, sin, position_offset, layout)
-    out = torch.ops.vt_kernels.apply_rotary(q, k, cos, sin, position_offset, bool(interleaved),
-                                            layout)
+    """vt.kernels.apply_rotary as a custom op: (q_out, k_out or None); position_offset an int
+    or an int tensor (batch,) of per-sequence offsets."""
+    offsets = _rotary_check(q, k, cos, sin, position_offset, layout)
+    if needs_autograd(cos, sin):
+        raise NotImplementedError("apply_rotary: gradients for the cos/sin tables are not "
+                                  "implemented (detach them)")
+    op = (torch.ops.vt_kernels.apply_rotary if isinstance(offsets, int)
+          else torch.ops.vt_kernels.apply_rotary_offsets)
+    out = op(q, k, cos, sin, offsets, bool(interleaved), layout)
     return out[0], out[1] if k is not None else None
 
 
@@ -336,6 +445,7 @@ _gelu.register_autograd(_gelu_grad, setup_context=_gelu_setup)
 def gelu(x, approximate: str = "none"):
     """vt.kernels.gelu as a custom op."""
     _check_approximate("gelu", approximate)
+    check_float("gelu", "x", x)
     return torch.ops.vt_kernels.gelu(x, approximate)
 
 
@@ -394,6 +504,12 @@ _gated_ops("geglu", geglu_forward, geglu_backward)
 
 
 def _check_gated(op, x, up):
+    check_float(op, "x", x)
+    if up is not None:
+        check_float(op, "up", up)
+        if up.dtype != x.dtype:
+            raise TypeError(f"{op}: up dtype {dtype_name(up)} differs from gate dtype "
+                            f"{dtype_name(x)}")
     if up is None and (x.dim() == 0 or x.shape[-1] % 2):
         raise RuntimeError(f"{op}: a single input needs an even last dim holding [gate | up], "
                            f"got shape {tuple(x.shape)}")
@@ -440,14 +556,20 @@ def _(logits, target, ignore_index, label_smoothing, z_loss, reduction):
     return _like(logits, loss_shape), _like(logits, (_rows_count(logits),), torch.float32)
 
 
+def _per_row_grad(grad, target, ignore_index, reduction):
+    """The upstream gradient of the reduced loss as the float32 gradient of each row's loss."""
+    grad_rows = grad.float().reshape(-1)
+    if reduction == "mean":
+        grad_rows = grad_rows / (target != ignore_index).sum(dtype=torch.float32)
+    return grad_rows
+
+
 @_op("cross_entropy_backward")
 def _cross_entropy_bwd(grad: Tensor, logits: Tensor, target: Tensor, lse: Tensor,
                        ignore_index: int, label_smoothing: float, z_loss: float,
                        reduction: str) -> Tensor:
     targets = target.reshape(-1)
-    grad_rows = grad.float().reshape(-1)
-    if reduction == "mean":
-        grad_rows = grad_rows / (targets != ignore_index).sum(dtype=torch.float32)
+    grad_rows = _per_row_grad(grad, targets, ignore_index, reduction)
     dlogits = _cross_entropy_backward(as_rows(logits), targets, lse, grad_rows, ignore_index,
                                       label_smoothing, z_loss)
     return dlogits.view(logits.shape)
@@ -479,6 +601,132 @@ def cross_entropy(logits, target, ignore_index: int = -100, label_smoothing: flo
     _cross_entropy_check(logits, target, float(label_smoothing), reduction)
     return torch.ops.vt_kernels.cross_entropy(logits, target, int(ignore_index),
                                               float(label_smoothing), float(z_loss), reduction)[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# linear_cross_entropy: the backward recomputes each chunk's logits (eager "mean" and "sum"
+# compute the gradients in the forward instead, which needs autograd state the op cannot see)
+
+
+@_op("linear_cross_entropy")
+def _linear_cross_entropy(hidden: Tensor, weight: Tensor, target: Tensor, bias: Tensor | None,
+                          ignore_index: int, label_smoothing: float, z_loss: float,
+                          reduction: str, chunk_size: int | None) -> Tensor:
+    rows, targets = as_rows(hidden), target.reshape(-1)
+    loss_rows, lse, _ = linear_cross_entropy_forward(rows, weight, targets, bias, ignore_index,
+                                                     label_smoothing, z_loss, chunk_size)
+    backend = _registry.select(_LCE_KERNEL, rows, weight, bias, targets).backend
+    loss, _, _ = reduce_rows(backend, loss_rows, lse, targets, ignore_index, z_loss, reduction,
+                             dtype_name(hidden), False)
+    if reduction == "none":
+        loss = loss.view(target.shape)
+    return loss
+
+
+@_linear_cross_entropy.register_fake
+def _(hidden, weight, target, bias, ignore_index, label_smoothing, z_loss, reduction, chunk_size):
+    return _like(hidden, tuple(target.shape) if reduction == "none" else ())
+
+
+@_op("linear_cross_entropy_backward")
+def _linear_cross_entropy_bwd(grad: Tensor, hidden: Tensor, weight: Tensor, target: Tensor,
+                              bias: Tensor | None, ignore_index: int, label_smoothing: float,
+                              z_loss: float, reduction: str, chunk_size: int | None,
+                              want_hidden: bool, want_weight: bool,
+                              want_bias: bool) -> list[Tensor]:
+    targets = target.reshape(-1)
+    dh, dw, db = _lce_backward(as_rows(hidden), weight, targets,
+                               _per_row_grad(grad, targets, ignore_index, reduction), bias,
+                               ignore_index, label_smoothing, z_loss, chunk_size,
+                               (want_hidden, want_weight, want_bias))
+    return ([dh.view(hidden.shape)] if want_hidden else []) + [g for g in (dw, db) if g is not None]
+
+
+@_linear_cross_entropy_bwd.register_fake
+def _(grad, hidden, weight, target, bias, ignore_index, label_smoothing, z_loss, reduction,
+      chunk_size, want_hidden, want_weight, want_bias):
+    wanted = ((hidden, want_hidden), (weight, want_weight), (bias, want_bias and bias is not None))
+    return [_like(t) for t, want in wanted if want]
+
+
+def _linear_cross_entropy_setup(ctx, inputs, output):
+    hidden, weight, target, bias, *args = inputs
+    ctx.save_for_backward(hidden, weight, target, bias)
+    ctx.args = tuple(args)
+
+
+def _linear_cross_entropy_grad(ctx, grad):
+    hidden, weight, target, bias = ctx.saved_tensors
+    needs = ctx.needs_input_grad
+    want = needs[0], needs[1], bias is not None and needs[3]
+    found = iter(torch.ops.vt_kernels.linear_cross_entropy_backward(
+        grad, hidden, weight, target, bias, *ctx.args, *want))
+    dh, dw, db = (next(found) if w else None for w in want)
+    return dh, dw, None, db, None, None, None, None, None
+
+
+_linear_cross_entropy.register_autograd(_linear_cross_entropy_grad,
+                                        setup_context=_linear_cross_entropy_setup)
+
+
+def linear_cross_entropy(hidden, weight, target, bias=None, ignore_index: int = -100,
+                         label_smoothing: float = 0.0, reduction: str = "mean",
+                         chunk_size: int | None = None, z_loss: float = 0.0):
+    """vt.kernels.linear_cross_entropy as a custom op (no return_z_loss)."""
+    _linear_cross_entropy_check(hidden, weight, target, bias, float(label_smoothing), reduction)
+    if chunk_size is not None and chunk_size < 1:
+        raise ValueError(f"linear_cross_entropy: chunk_size must be positive, got {chunk_size}")
+    return torch.ops.vt_kernels.linear_cross_entropy(
+        hidden, weight, target, bias, int(ignore_index), float(label_smoothing), float(z_loss),
+        reduction, chunk_size)
+
+
+# ---------------------------------------------------------------------------------------------
+# embedding
+
+
+@_op("embedding")
+def _embedding(indices: Tensor, weight: Tensor, padding_idx: int | None,
+               deterministic: bool) -> Tensor:
+    return embedding_forward(indices.reshape(-1), weight).view(*indices.shape, weight.shape[1])
+
+
+@_embedding.register_fake
+def _(indices, weight, padding_idx, deterministic):
+    return _like(weight, (*indices.shape, weight.shape[1]))
+
+
+@_op("embedding_backward")
+def _embedding_bwd(dy: Tensor, indices: Tensor, num_weights: int, padding_idx: int | None,
+                   deterministic: bool) -> Tensor:
+    return _embedding_backward(as_rows(dy), indices.reshape(-1), num_weights, padding_idx,
+                               deterministic)
+
+
+@_embedding_bwd.register_fake
+def _(dy, indices, num_weights, padding_idx, deterministic):
+    return _like(dy, (num_weights, dy.shape[-1]))
+
+
+def _embedding_setup(ctx, inputs, output):
+    indices, weight, padding_idx, deterministic = inputs
+    ctx.save_for_backward(indices)
+    ctx.args = (weight.shape[0], padding_idx, deterministic)
+
+
+def _embedding_grad(ctx, dy):
+    indices, = ctx.saved_tensors
+    return None, torch.ops.vt_kernels.embedding_backward(dy, indices, *ctx.args), None, None
+
+
+_embedding.register_autograd(_embedding_grad, setup_context=_embedding_setup)
+
+
+def embedding(indices, weight, padding_idx=None, deterministic=False):
+    """vt.kernels.embedding as a custom op."""
+    _embedding_check("embedding", indices, weight)
+    padding_idx = _embedding_padding("embedding", padding_idx, weight.shape[0])
+    return torch.ops.vt_kernels.embedding(indices, weight, padding_idx, bool(deterministic))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -529,5 +777,5 @@ def attention(q, k, v, causal: bool = False, softmax_scale: float | None = None)
         q, k, v, bool(causal), float(softmax_scale) if softmax_scale is not None else None)[0]
 
 
-__all__ = ["apply_rotary", "attention", "cross_entropy", "geglu", "gelu", "layer_norm",
-           "log_softmax", "rms_norm", "softmax", "swiglu"]
+__all__ = ["apply_rotary", "attention", "cross_entropy", "embedding", "geglu", "gelu",
+           "layer_norm", "linear_cross_entropy", "log_softmax", "rms_norm", "softmax", "swiglu"]
