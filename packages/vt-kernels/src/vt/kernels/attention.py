@@ -534,7 +534,8 @@ def _descriptor(x):
 # 1.01 ms, GQA (4, 32/8, 2048, 128) 0.39-0.40 vs 0.53, non-causal 1.22 vs 1.63; split backward
 # 2.59-2.87 vs 2.78 ms, GQA 1.27 vs 1.47, non-causal 4.3 vs 5.0. At head_dim 64 the forward and
 # the split backward were level with or slower than Triton; the fused backward was faster on
-# H200 ((32, 20, 2048, 64) causal: 1.01x SDPA, Triton 0.94x). None take head_dim 256.
+# H200 (tools/attention_interleaved.py, (32, 20, 2048, 64): causal 0.98x of SDPA where Triton
+# was 0.93x, non-causal 0.89x vs 0.81x). None take head_dim 256.
 _GLUON_KERNELS = {
     "forward": ("_attention_hopper", (128,)),
     "split backward": ("_attention_hopper_bwd", (128,)),
