@@ -19,6 +19,7 @@ Semantics are attention.py's dense path (top-left causal, GQA, float32 natural-l
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import triton
@@ -303,6 +304,8 @@ def _attn_fwd_hopper(q_desc, k_desc, v_desc, o_desc, O, LSE, seq_q, seq_k, heads
 _GL_DTYPES = {"bfloat16": gl.bfloat16, "float16": gl.float16}
 
 
+# Layouts are immutable and building one is a large share of a launch's host time: one per shape.
+@functools.lru_cache(maxsize=64)
 def _tile_layout(rows: int, head_dim: int, dtype: str):
     return gl.NVMMASharedLayout.get_default_for([1, 1, rows, head_dim], _GL_DTYPES[dtype])
 

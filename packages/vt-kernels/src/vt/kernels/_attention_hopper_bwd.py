@@ -16,6 +16,7 @@ get P = 0. Semantics are attention.py's dense backward (top-left causal, GQA, no
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import triton
@@ -461,6 +462,7 @@ def _attn_bwd_dq_hopper(q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc, d
 # launcher
 
 
+@functools.lru_cache(maxsize=1)
 def _stats_layout():
     # 64 fp32 of one row: no swizzle (a swizzled TMA box is at most 128 bytes wide).
     return gl.NVMMASharedLayout.get_default_for([1, 1, _ROWS], gl.float32)

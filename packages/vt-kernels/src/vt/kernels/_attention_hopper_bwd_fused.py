@@ -34,6 +34,7 @@ GQA, no varlen). head_dim 256 is not taken: dK and dV alone would need 256 fp32 
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import triton
@@ -297,6 +298,7 @@ def _dq_convert(ACC, DQ, stride_b, stride_h, stride_s, seq_q, seq_pad, scale,
 # launcher
 
 
+@functools.lru_cache(maxsize=16)
 def _key_layout(head_dim: int, dtype: str):
     """K's (and dK's) tile layout: swizzled by head_dim / 2 columns (128 bytes at head_dim 128,
     the default; 64 bytes at 64), so that a column half of a K tile, the B operand of a dQ wgmma,
