@@ -9,6 +9,7 @@ import itertools
 
 import pytest
 import torch
+import triton
 import triton.language as tl
 from triton import knobs
 from triton._C.libtriton import native_specialize_impl
@@ -54,6 +55,39 @@ def test_keys_tell_apart_what_triton_tells_apart_for_real_tensors():
     assert _triton_specialization(aligned) != _triton_specialization(shifted)
     assert fl.runtime_token(aligned) != fl.runtime_token(shifted)
     assert fl.runtime_token(aligned) == fl.runtime_token(base[16:])
+
+
+def _descriptors():
+    """Triton and Gluon tensor descriptors over bases of two dtypes and alignments, with two
+    block shapes and (Gluon) two shared-memory layouts."""
+    from triton.experimental.gluon import language as gl
+    from triton.experimental.gluon.nvidia.hopper import TensorDescriptor as GluonDescriptor
+    from triton.tools.tensor_descriptor import TensorDescriptor
+
+    found = []
+    for dtype, gl_dtype in ((torch.float16, gl.float16), (torch.bfloat16, gl.bfloat16)):
+        x = torch.zeros(256, 128, dtype=dtype)
+        for base in (x, x[8:]):  # a 16-byte aligned base at another address
+            for block in ([64, 128], [32, 64]):
+                found.append(TensorDescriptor(base, list(base.shape), list(base.stride()), block))
+                found.append(TensorDescriptor(base, list(base.shape), list(base.stride()), block,
+                                              padding="nan"))
+                for swizzle in (128, 64):
+                    layout = gl.NVMMASharedLayout(swizzle, 16)
+                    found.append(GluonDescriptor(base, list(base.shape), list(base.stride()),
+                                                 block, layout))
+        assert gl.NVMMASharedLayout.get_default_for([64, 128], gl_dtype) is not None
+    return found
+
+
+def test_descriptor_keys_match_triton_specializations():
+    descriptors = _descriptors()
+    tokens = [fl.runtime_token(d) for d in descriptors]
+    specs = [_triton_specialization(d) for d in descriptors]
+    for i, j in itertools.combinations(range(len(descriptors)), 2):
+        assert (tokens[i] == tokens[j]) <= (specs[i] == specs[j]), (specs[i], specs[j])
+    # and the key is not coarser in practice: distinct specializations, distinct keys
+    assert len(set(tokens)) == len(set(specs))
 
 
 def test_arguments_without_a_key_are_refused():
@@ -173,17 +207,45 @@ def test_runtime_parameters_passed_by_name_are_keyed_like_positional_ones(launch
     assert jit.compiled.launches[0][9:] == (x, y, n + 16, 0.5, True, 4)
 
 
-def test_hooks_callable_grids_and_unkeyed_arguments_take_tritons_path(launcher, monkeypatch):
+def test_hooks_and_unkeyed_arguments_take_tritons_path(launcher, monkeypatch):
     launch, jit, _ = launcher
     launch[(1,)](*_args(), FLAG=True)
-    launch[lambda meta: (1,)](*_args(), FLAG=True)
     x, y, n, eps = _args()
     launch[(1,)](x, y, n, (1, 2), FLAG=True)
     hooks = knobs.HookChain()
     hooks.add(lambda metadata: None)
     monkeypatch.setattr(knobs.runtime, "launch_enter_hook", hooks)
     launch[(1,)](*_args(), FLAG=True)
-    assert len(jit.calls) == 4 and not jit.compiled.launches
+    assert len(jit.calls) == 3 and not jit.compiled.launches
+
+
+def test_a_callable_grid_sees_every_named_parameter(launcher):
+    launch, jit, _ = launcher
+    seen = []
+
+    def grid(meta):
+        seen.append(meta)
+        return (meta["n"] // meta["BLOCK"], 3)
+
+    launch[grid](*_args(), FLAG=True)  # Triton's path evaluates the grid itself
+    x, y, _, _ = _args()
+    launch[grid](x, y, 4096 + 32, 1e-5, FLAG=True)
+    assert seen == [{"X": x, "Y": y, "n": 4128, "eps": 1e-5, "FLAG": True, "BLOCK": 4}]
+    assert jit.compiled.launches[0][:3] == (1032, 3, 1)
+
+
+def test_the_autotuners_run_call_takes_the_fast_path(launcher):
+    launch, jit, _ = launcher
+    launch.run(*_args(), grid=(2,), warmup=False, FLAG=True, num_warps=4)
+    launch.run(*_args(), grid=(2,), warmup=False, FLAG=True, num_warps=4)
+    launch.run(*_args(), grid=(2,), warmup=True, FLAG=True)
+    assert len(jit.calls) == 2 and len(jit.compiled.launches) == 1
+
+
+def test_triton_autotune_wraps_a_fast_launch():
+    tuner = triton.autotune([triton.Config({"BLOCK": 8})], key=["n"])(fl.FastLaunch(_probe))
+    assert tuner.base_fn is _probe_body and tuner.fn.fn is _probe
+    assert fl.jit_function(tuner.fn) is _probe and fl.jit_function(_probe) is _probe
 
 
 def test_other_attributes_are_the_jit_functions(launcher):

@@ -37,7 +37,8 @@ from triton.experimental.gluon.nvidia.hopper import TensorDescriptor
 from ._arrays import empty
 from ._checks import dtype_name
 from ._compat import is_torch_tensor
-from ._launch import capability
+from ._fast_launch import fast_launch, jit_function
+from ._launch import capability, prechecked_descriptor
 from .attention import _describable as _outer_strides_describable
 
 _LOG2E = gl.constexpr(1.4426950408889634)  # kernels use it as is, the host as _LOG2E.value
@@ -260,6 +261,7 @@ def _compute_partition(descs, bufs, bars, O, LSE, seq_q, seq_k, heads, n_bh, qk_
     tma.store_wait(0)
 
 
+@fast_launch
 @gluon.jit
 def _attn_fwd_hopper(q_desc, k_desc, v_desc, o_desc, O, LSE, seq_q, seq_k, heads, n_bh, group,
                      qk_scale, CAUSAL: gl.constexpr, STAGES: gl.constexpr,
@@ -313,9 +315,9 @@ def _tile_layout(rows: int, head_dim: int, dtype: str):
 def _descriptor(x, rows: int):
     """A (batch, heads, seq, head_dim) descriptor of [1, 1, rows, head_dim] tiles; TMA zero-fills
     rows past seq on loads and clips them on stores, per head."""
-    layout = _tile_layout(rows, x.shape[3], dtype_name(x))
-    return TensorDescriptor(x, list(x.shape), [x.stride(i) for i in range(4)],
-                            [1, 1, rows, x.shape[3]], layout)
+    head_dim = x.shape[3]
+    return prechecked_descriptor(TensorDescriptor, x, [1, 1, rows, head_dim],
+                              _tile_layout(rows, head_dim, dtype_name(x)))
 
 
 def _describable(x) -> bool:
@@ -409,5 +411,5 @@ def compile_sm90(head_dim: int, dtype: str, causal: bool, config: Config):
                  "group": "i32", "qk_scale": "fp32"}
     constants, options = _kernel_options(config, causal)
     signature.update({name: "constexpr" for name in constants})
-    source = GluonASTSource(_attn_fwd_hopper, signature, constants)
+    source = GluonASTSource(jit_function(_attn_fwd_hopper), signature, constants)
     return triton.compile(source, target=GPUTarget("cuda", 90, 32), options=options)

@@ -45,7 +45,8 @@ from ._attention_hopper import (
     tensors_reason,
 )
 from ._checks import dtype_name
-from ._fast_launch import fast_launch
+from ._fast_launch import fast_launch, jit_function
+from ._launch import prechecked_descriptor
 
 # Rows per consumer warpgroup (wgmma's M for 4 warps). A dK/dV program covers 2 x 64 keys and
 # streams 64-query tiles; a dQ program covers 2 x 64 queries. The padded row statistics cover
@@ -250,6 +251,7 @@ def _dkdv_compute_partition(descs, bufs, bars, batch, kv_head, start_n, seq_q, g
     tma.store_wait(0)
 
 
+@fast_launch
 @gluon.jit
 def _attn_bwd_dkdv_hopper(q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc, dk_desc,
                           dv_desc, seq_q, group, qk_scale, scale, CAUSAL: gl.constexpr,
@@ -408,6 +410,7 @@ def _dq_compute_partition(descs, bufs, bars, batch, head, start_m, seq_k, qk_sca
     tma.store_wait(0)
 
 
+@fast_launch
 @gluon.jit
 def _attn_bwd_dq_hopper(q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc, dq_desc, seq_q,
                         seq_k, group, qk_scale, scale, CAUSAL: gl.constexpr,
@@ -470,8 +473,7 @@ def _stats_layout():
 
 def _stats_descriptor(x):
     """A (batch, heads, seq_pad) float32 descriptor of [1, 1, 64] rows."""
-    return TensorDescriptor(x, list(x.shape), [x.stride(i) for i in range(3)], [1, 1, _ROWS],
-                            _stats_layout())
+    return prechecked_descriptor(TensorDescriptor, x, [1, 1, _ROWS], _stats_layout())
 
 
 def row_stats(out, dout, lse, seq_pad: int):
@@ -549,7 +551,7 @@ def compile_sm90(head_dim: int, dtype: str, causal: bool, config: Config) -> dic
 
     def build(kernel, signature, constants):
         signature.update({name: "constexpr" for name in constants})
-        return triton.compile(GluonASTSource(kernel, signature, constants), target=target,
+        return triton.compile(GluonASTSource(jit_function(kernel), signature, constants), target=target,
                               options=options)
 
     common = {"q_desc": tiles(_ROWS)}

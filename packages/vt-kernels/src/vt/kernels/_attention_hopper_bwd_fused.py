@@ -72,7 +72,8 @@ from ._attention_hopper_bwd import (
     row_stats,
 )
 from ._checks import dtype_name
-from ._fast_launch import fast_launch
+from ._fast_launch import fast_launch, jit_function
+from ._launch import prechecked_descriptor
 
 
 class Config(NamedTuple):
@@ -216,6 +217,7 @@ def _fused_compute_partition(descs, bufs, bars, ds_bufs, ds_ready, DQ, batch, kv
     tma.store_wait(0)
 
 
+@fast_launch
 @gluon.jit
 def _attn_bwd_fused_hopper(q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc, dk_desc,
                            dv_desc, DQ, seq_q, seq_k, seq_pad, group, qk_scale, scale,
@@ -313,9 +315,9 @@ def _key_layout(head_dim: int, dtype: str):
 
 def _key_descriptor(x):
     """_descriptor's tiles of 64 keys, in _key_layout."""
-    layout = _key_layout(x.shape[3], dtype_name(x))
-    return TensorDescriptor(x, list(x.shape), [x.stride(i) for i in range(4)],
-                            [1, 1, _ROWS, x.shape[3]], layout)
+    head_dim = x.shape[3]
+    return prechecked_descriptor(TensorDescriptor, x, [1, 1, _ROWS, head_dim],
+                              _key_layout(head_dim, dtype_name(x)))
 
 
 def hopper_backward_fused_reason(q, k, v, out, dout, causal, scale) -> str | None:
@@ -395,5 +397,5 @@ def compile_sm90(head_dim: int, dtype: str, causal: bool, config: Config, group:
     names = _attn_bwd_fused_hopper.arg_names
     divisible = ("DQ", "seq_pad") + (("seq_q", "seq_k") if aligned else ())
     attrs = {(names.index(name), ): [["tt.divisibility", 16]] for name in divisible}
-    source = GluonASTSource(_attn_bwd_fused_hopper, signature, constants, attrs)
+    source = GluonASTSource(jit_function(_attn_bwd_fused_hopper), signature, constants, attrs)
     return {"fused": triton.compile(source, target=GPUTarget("cuda", 90, 32), options=options)}

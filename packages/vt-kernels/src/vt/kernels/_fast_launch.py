@@ -13,9 +13,15 @@ pointers could run on misaligned ones. Per runtime argument it holds what Triton
 - pointers (anything with data_ptr()): the dtype and whether the address is a multiple of 16;
 - integers: whether the value is 1 (compiled in as a constant), whether it is a multiple of 16,
   and whether it fits 32 bits, 64 bits signed or needs unsigned 64;
-- floats and bools: nothing (never specialized); None: itself.
+- floats and bools: nothing (never specialized); None: itself;
+- tensor descriptors (Triton's and Gluon's): the base's dtype, the block shape and, for Gluon's,
+  the shared-memory layout (the shape, strides and base address are launch-time values).
 Constexpr arguments and launch options (num_warps, ...) enter the key by value. Any other
-argument kind (tensor descriptors, tuples) makes the call take Triton's path.
+argument kind (tuples, strings) makes the call take Triton's path.
+
+Autotuned kernels wrap the FastLaunch (`triton.autotune(...)(fast_launch(jit))`): the autotuner
+calls `run(*args, grid=..., warmup=False, **config)`, which takes the same path; callable grids
+are evaluated on the named arguments, as Triton does.
 """
 
 from __future__ import annotations
@@ -45,10 +51,13 @@ def runtime_token(value):
     if kind is float or kind is bool or value is None:
         return kind
     data_ptr = getattr(value, "data_ptr", None)
-    if data_ptr is None:
-        raise _Unkeyed
-    _POINTER_KINDS.add(kind)
-    return (value.dtype, not data_ptr() & 15)
+    if data_ptr is not None:
+        _POINTER_KINDS.add(kind)
+        return (value.dtype, not data_ptr() & 15)
+    block_shape = getattr(value, "block_shape", None)
+    if block_shape is not None and hasattr(value, "base"):  # a tensor descriptor
+        return (kind, value.base.dtype, tuple(block_shape), getattr(value, "layout", None))
+    raise _Unkeyed
 
 
 def _hook_set(hook) -> bool:
@@ -62,6 +71,7 @@ class FastLaunch:
 
     def __init__(self, jit):
         self.jit = jit
+        self.fn = jit  # Triton's wrappers (Autotuner, Heuristics) name what they wrap `fn`
         params = jit.params
         self._names = tuple(p.name for p in params)
         self._constexprs = frozenset(p.name for p in params if p.is_constexpr)
@@ -76,6 +86,12 @@ class FastLaunch:
 
     def __getitem__(self, grid):
         return lambda *args, **kwargs: self._launch(grid, args, kwargs)
+
+    def run(self, *args, grid, warmup=False, **kwargs):
+        """JITFunction.run's signature, for the autotuner: launches take the fast path."""
+        if warmup:
+            return self.jit.run(*args, grid=grid, warmup=True, **kwargs)
+        return self._launch(grid, args, kwargs)
 
     def _key(self, args, kwargs):
         # runtime_token inlined for the two common kinds: a call's key is on the launch path.
@@ -101,7 +117,7 @@ class FastLaunch:
         hooked = _hook_set(runtime.launch_enter_hook) or _hook_set(runtime.launch_exit_hook)
         try:
             key = (device, self._key(args, kwargs))
-            kernel = None if hooked or callable(grid) else self._kernels.get(key)
+            kernel = None if hooked else self._kernels.get(key)
         except (_Unkeyed, TypeError):  # TypeError: an unhashable constexpr value
             key, kernel = None, None
         if kernel is None:
@@ -114,11 +130,18 @@ class FastLaunch:
             defaults = self._defaults
             values += tuple(kwargs[name] if name in kwargs else defaults[name]
                             for name in self._names[len(args):])
+        if callable(grid):  # Triton's contract: the grid of the named parameters
+            grid = grid(dict(zip(self._names, values)))
         size = len(grid)
         kernel.run(grid[0], grid[1] if size > 1 else 1, grid[2] if size > 2 else 1,
                    active.get_current_stream(device), kernel.function, kernel.packed_metadata,
                    None, None, None, *values)
         return kernel
+
+
+def jit_function(kernel):
+    """The JITFunction of a kernel that may be wrapped in FastLaunch (for triton.compile)."""
+    return kernel.jit if isinstance(kernel, FastLaunch) else kernel
 
 
 def fast_launch(jit):

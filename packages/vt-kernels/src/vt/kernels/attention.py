@@ -48,7 +48,8 @@ from ._checks import check_float, check_same_device, dtype_name
 from ._compat import needs_autograd, torch
 from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
-from ._launch import capability, interpreting, reference_reason, triton_reason, tuned
+from ._launch import (capability, prechecked_descriptor, interpreting, reference_reason,
+                      triton_reason, tuned)
 
 KERNEL = "attention"
 HEAD_DIMS = (64, 128, 256)
@@ -466,10 +467,11 @@ def _attn_bwd_dq(Q, K, V, DO, LSE, DELTA, DQ, CU_Q, CU_K,
              (dq * scale).to(DQ.dtype.element_ty), mask=in_q[:, None])
 
 
-_attn_fwd_tuned = _autotuned(_FWD, _INTERPRETER["fwd"])(_attn_fwd)
-_attn_fwd_tma_tuned = _autotuned(_FWD_TMA, _INTERPRETER["fwd"], _descriptor_blocks)(_attn_fwd_tma)
-_attn_bwd_dkdv_tuned = _autotuned(_DKDV, _INTERPRETER["dkdv"])(_attn_bwd_dkdv)
-_attn_bwd_dq_tuned = _autotuned(_DQ, _INTERPRETER["dq"])(_attn_bwd_dq)
+_attn_fwd_tuned = _autotuned(_FWD, _INTERPRETER["fwd"])(fast_launch(_attn_fwd))
+_attn_fwd_tma_tuned = _autotuned(_FWD_TMA, _INTERPRETER["fwd"],
+                                 _descriptor_blocks)(fast_launch(_attn_fwd_tma))
+_attn_bwd_dkdv_tuned = _autotuned(_DKDV, _INTERPRETER["dkdv"])(fast_launch(_attn_bwd_dkdv))
+_attn_bwd_dq_tuned = _autotuned(_DQ, _INTERPRETER["dq"])(fast_launch(_attn_bwd_dq))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -512,9 +514,9 @@ class _Problem:
 def _describable(x) -> bool:
     """TMA can describe x: a 16-byte aligned base and 16-byte multiples for every outer stride.
     Expanded dims (stride 0, size > 1) are refused: TMA descriptors describe dense tensors."""
-    size = x.element_size()
+    size, strides, shape = x.element_size(), x.stride(), x.shape
     return x.data_ptr() % 16 == 0 and all(
-        x.stride(i) * size % 16 == 0 and (x.stride(i) or x.shape[i] <= 1) for i in range(3))
+        strides[i] * size % 16 == 0 and (strides[i] or shape[i] <= 1) for i in range(3))
 
 
 def _uses_tma(q, k, v, out, varlen) -> bool:
@@ -525,8 +527,7 @@ def _uses_tma(q, k, v, out, varlen) -> bool:
 
 def _descriptor(x):
     """A (batch, heads, seq, head_dim) descriptor; the block shape is set per config."""
-    return TensorDescriptor(x, list(x.shape), [x.stride(i) for i in range(4)],
-                            [1, 1, 1, x.shape[3]])
+    return prechecked_descriptor(TensorDescriptor, x, [1, 1, 1, x.shape[3]])
 
 
 # The Gluon kernels, each with the head dims where it measured faster than the Triton kernels
@@ -545,6 +546,7 @@ _GLUON_KERNELS = {
 _GLUON_ENABLED = os.environ.get("VT_KERNELS_GLUON", "1") != "0"
 # The kernels follow triton 3.6's Gluon API (older ones differ, e.g. in warp_specialize).
 _GLUON_TRITON = tuple(int(part) for part in triton.__version__.split(".")[:2]) >= (3, 6)
+_GLUON_MODULES = {}  # imported on first use: importlib's lookup is a microsecond-scale cost
 
 
 def _gluon_module(q, varlen, kind: str):
@@ -559,10 +561,13 @@ def _gluon_module(q, varlen, kind: str):
         return None, f"head_dim {q.shape[-1]} measured faster on the Triton kernels"
     if not _GLUON_TRITON:
         return None, f"the Gluon kernels need triton >= 3.6, found {triton.__version__}"
-    try:
-        return importlib.import_module(f".{name}", __package__), None
-    except ImportError as exc:  # a triton without Gluon's Hopper module
-        return None, f"Gluon's Hopper module does not import: {exc}"
+    module = _GLUON_MODULES.get(name)
+    if module is None:
+        try:
+            module = _GLUON_MODULES[name] = importlib.import_module(f".{name}", __package__)
+        except ImportError as exc:  # a triton without Gluon's Hopper module
+            return None, f"Gluon's Hopper module does not import: {exc}"
+    return module, None
 
 
 def _gluon_forward_reason(q, k, v, causal, scale, varlen) -> str | None:

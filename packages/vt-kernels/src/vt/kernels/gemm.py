@@ -107,6 +107,7 @@ def _prune_configs(configs, named_args, **kwargs):
 @triton.autotune(configs=_configs(), key=["M_BUCKET", "N_BUCKET", "K_BUCKET", "LAYOUT"],
                  prune_configs_by={"early_config_prune": _prune_configs}, cache_results=True)
 @triton.heuristics({"EVEN_K": lambda args: args["K"] % args["BLOCK_K"] == 0})
+@fast_launch
 @triton.jit
 def _gemm(A, B, BIAS, C, PRE, M, N, K, stride_am, stride_ak, stride_bk, stride_bn, stride_cm,
           stride_cn, M_BUCKET, N_BUCKET, K_BUCKET, LAYOUT, HAS_BIAS: tl.constexpr,
