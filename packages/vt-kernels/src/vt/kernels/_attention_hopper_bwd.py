@@ -251,17 +251,10 @@ def _dkdv_compute_partition(descs, bufs, bars, batch, kv_head, start_n, seq_q, g
     tma.store_wait(0)
 
 
-@fast_launch
 @gluon.jit
-def _attn_bwd_dkdv_hopper(q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc, dk_desc,
-                          dv_desc, seq_q, group, qk_scale, scale, CAUSAL: gl.constexpr,
-                          STAGES: gl.constexpr, PRODUCER_REGS: gl.constexpr,
-                          CONSUMER_REGS: gl.constexpr):
-    KEYS: gl.constexpr = k_desc.block_type.shape[2]
-    start_n = gl.program_id(0) * 2 * KEYS
-    kv_head = gl.program_id(1)
-    batch = gl.program_id(2)
-
+def _dkdv_buffers(q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc, STAGES: gl.constexpr):
+    """The shared memory _dkdv_load_partition fills, for this kernel and the fused backward:
+    both key halves of K and V, and STAGES-deep rings of q, dO, lse and delta tiles."""
     dtype: gl.constexpr = q_desc.dtype
     k_bufs = gl.allocate_shared_memory(dtype, [2] + k_desc.block_type.shape, k_desc.layout)
     v_bufs = gl.allocate_shared_memory(dtype, [2] + v_desc.block_type.shape, v_desc.layout)
@@ -272,6 +265,13 @@ def _attn_bwd_dkdv_hopper(q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc,
                                          lse_desc.layout)
     delta_bufs = gl.allocate_shared_memory(gl.float32, [STAGES] + delta_desc.block_type.shape,
                                            delta_desc.layout)
+    return k_bufs, v_bufs, q_bufs, do_bufs, lse_bufs, delta_bufs
+
+
+@gluon.jit
+def _dkdv_barriers(STAGES: gl.constexpr):
+    """The mbarriers between _dkdv_load_partition and its two consumer warpgroups, initialized:
+    (kv_ready per key half, q_ready, q_empty, do_ready, do_empty per ring slot)."""
     kv_ready = gl.allocate_shared_memory(gl.int64, [2, 1], mbarrier.MBarrierLayout())
     q_ready = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
     q_empty = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
@@ -285,10 +285,23 @@ def _attn_bwd_dkdv_hopper(q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc,
         # A slot is free once both consumer warpgroups are done with it (one arrive each).
         mbarrier.init(q_empty.index(slot), count=2)
         mbarrier.init(do_empty.index(slot), count=2)
+    return kv_ready, q_ready, q_empty, do_ready, do_empty
+
+
+@fast_launch
+@gluon.jit
+def _attn_bwd_dkdv_hopper(q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc, dk_desc,
+                          dv_desc, seq_q, group, qk_scale, scale, CAUSAL: gl.constexpr,
+                          STAGES: gl.constexpr, PRODUCER_REGS: gl.constexpr,
+                          CONSUMER_REGS: gl.constexpr):
+    KEYS: gl.constexpr = k_desc.block_type.shape[2]
+    start_n = gl.program_id(0) * 2 * KEYS
+    kv_head = gl.program_id(1)
+    batch = gl.program_id(2)
 
     descs = (q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc, dk_desc, dv_desc)
-    bufs = (k_bufs, v_bufs, q_bufs, do_bufs, lse_bufs, delta_bufs)
-    bars = (kv_ready, q_ready, q_empty, do_ready, do_empty)
+    bufs = _dkdv_buffers(q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc, STAGES)
+    bars = _dkdv_barriers(STAGES)
     gl.warp_specialize([
         (_dkdv_compute_partition, (descs, bufs, bars, batch, kv_head, start_n, seq_q, group,
                                    qk_scale, scale, 0, CAUSAL, STAGES)),

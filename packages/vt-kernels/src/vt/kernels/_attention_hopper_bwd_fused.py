@@ -64,6 +64,8 @@ from ._attention_hopper import (
 from ._attention_hopper_bwd import (
     _PAD,
     _ROWS,
+    _dkdv_barriers,
+    _dkdv_buffers,
     _dkdv_load_partition,
     _query_tiles,
     _stats_descriptor,
@@ -229,41 +231,19 @@ def _attn_bwd_fused_hopper(q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc
     kv_head = gl.program_id(1)
     batch = gl.program_id(2)
 
+    # The split dK/dV kernel's producer, buffers and barriers, plus dS^T of both warpgroups
+    # (keys x queries), double-buffered by tile parity: written from registers, read by wgmma
+    # transposed (queries x keys).
+    descs = (q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc, dk_desc, dv_desc)
+    bufs = _dkdv_buffers(q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc, STAGES)
     dtype: gl.constexpr = q_desc.dtype
-    k_bufs = gl.allocate_shared_memory(dtype, [2] + k_desc.block_type.shape, k_desc.layout)
-    v_bufs = gl.allocate_shared_memory(dtype, [2] + v_desc.block_type.shape, v_desc.layout)
-    q_bufs = gl.allocate_shared_memory(dtype, [STAGES] + q_desc.block_type.shape, q_desc.layout)
-    do_bufs = gl.allocate_shared_memory(dtype, [STAGES] + do_desc.block_type.shape,
-                                        do_desc.layout)
-    lse_bufs = gl.allocate_shared_memory(gl.float32, [STAGES] + lse_desc.block_type.shape,
-                                         lse_desc.layout)
-    delta_bufs = gl.allocate_shared_memory(gl.float32, [STAGES] + delta_desc.block_type.shape,
-                                           delta_desc.layout)
-    # dS^T of both warpgroups (keys x queries), double-buffered by tile parity: written from
-    # registers, read by wgmma transposed (queries x keys).
     ds_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([KEYS, BLOCK_M], dtype)
     ds_bufs = gl.allocate_shared_memory(dtype, [4, KEYS, BLOCK_M], ds_layout)  # [buf * 2 + half]
-    kv_ready = gl.allocate_shared_memory(gl.int64, [2, 1], mbarrier.MBarrierLayout())
-    q_ready = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
-    q_empty = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
-    do_ready = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
-    do_empty = gl.allocate_shared_memory(gl.int64, [STAGES, 1], mbarrier.MBarrierLayout())
+    bars = _dkdv_barriers(STAGES)
     ds_ready = gl.allocate_shared_memory(gl.int64, [2, 1], mbarrier.MBarrierLayout())
     for half in gl.static_range(2):
-        mbarrier.init(kv_ready.index(half), count=1)
         # Complete once both consumer warpgroups stored their dS^T half (one arrive each).
         mbarrier.init(ds_ready.index(half), count=2)
-    for slot in gl.static_range(STAGES):
-        mbarrier.init(q_ready.index(slot), count=1)
-        mbarrier.init(do_ready.index(slot), count=1)
-        # A slot is free once both consumer warpgroups are done with it (one arrive each).
-        mbarrier.init(q_empty.index(slot), count=2)
-        mbarrier.init(do_empty.index(slot), count=2)
-
-    # The tuples _dkdv_load_partition unpacks (its producer is this kernel's).
-    descs = (q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc, dk_desc, dv_desc)
-    bufs = (k_bufs, v_bufs, q_bufs, do_bufs, lse_bufs, delta_bufs)
-    bars = (kv_ready, q_ready, q_empty, do_ready, do_empty)
     gl.warp_specialize([
         (_fused_compute_partition, (descs, bufs, bars, ds_bufs, ds_ready, DQ, batch, kv_head,
                                     start_n, seq_q, seq_k, seq_pad, group, qk_scale, scale, 0,
