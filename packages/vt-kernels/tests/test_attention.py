@@ -239,6 +239,11 @@ def test_the_gluon_kernels_take_16_bit_inputs_of_their_head_dims_on_hopper_only(
         fused = importlib.import_module("vt.kernels._attention_hopper_bwd_fused")
         assert attn._gluon_backward(q64, k64, v64, q64, q64, True, 0.1, False) == (
             fused.hopper_backward_fused, None)
+        # head_dim 256: the Gluon forward, the Triton backward
+        q256, k256, v256 = (torch.cat([t, t], dim=-1) for t in (q, k, v))
+        assert attn._gluon_forward_reason(q256, k256, v256, True, 0.1, False) is None
+        assert "head_dim 256" in attn._gluon_backward(q256, k256, v256, q256, q256, True, 0.1,
+                                                      False)[1]
         q32, k32, v32 = (t.float() for t in (q, k, v))
         assert "bfloat16 or float16" in attn._gluon_forward_reason(q32, k32, v32, True, 0.1,
                                                                    False)

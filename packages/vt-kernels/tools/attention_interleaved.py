@@ -4,7 +4,7 @@ so clock and thermal drift during the run reach every variant alike. The *_check
 one variant after another, and on a shared machine their same-config rows moved by up to 10%.
 
     PYTHONPATH=packages/vt-kernels/src python packages/vt-kernels/tools/attention_interleaved.py \
-        [--rounds 9] [--calls 5] [--only fwd|bwd]
+        [--rounds 9] [--calls 5] [--only fwd|bwd] [--case BATCH,HEADS_Q,HEADS_KV,SEQ,HEAD_DIM,CAUSAL]
 
 Variants per case: torch's SDPA, attention.py's dispatch ("vt"), its Triton kernels, and every
 config of each Gluon kernel that takes the case (forward; split and fused backward). Speeds are
@@ -90,14 +90,21 @@ def interleaved_ms(variants: dict, rounds: int, calls: int) -> dict:
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def _case(text: str) -> tuple:
+    *sizes, causal = (int(part) for part in text.split(","))
+    return (*sizes, bool(causal))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--calls", type=int, default=5)
     parser.add_argument("--only", choices=("fwd", "bwd"))
+    parser.add_argument("--case", action="append", type=_case,
+                        help="a case to time instead of the default ones (repeatable); CAUSAL 0/1")
     args = parser.parse_args()
     print(f"{torch.cuda.get_device_name()}, torch {torch.__version__}", flush=True)
-    for batch, heads_q, heads_kv, seq, head_dim, causal in CASES:
+    for batch, heads_q, heads_kv, seq, head_dim, causal in args.case or CASES:
         torch.manual_seed(0)
         q = torch.randn(batch, heads_q, seq, head_dim, device="cuda", dtype=torch.bfloat16)
         k = torch.randn(batch, heads_kv, seq, head_dim, device="cuda", dtype=torch.bfloat16)

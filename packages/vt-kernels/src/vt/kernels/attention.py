@@ -536,9 +536,12 @@ def _descriptor(x):
 # 2.59-2.87 vs 2.78 ms, GQA 1.27 vs 1.47, non-causal 4.3 vs 5.0. At head_dim 64 the forward and
 # the split backward were level with or slower than Triton; the fused backward was faster on
 # H200 (tools/attention_interleaved.py, (32, 20, 2048, 64): causal 0.98x of SDPA where Triton
-# was 0.93x, non-causal 0.89x vs 0.81x). None take head_dim 256.
+# was 0.93x, non-causal 0.89x vs 0.81x). At head_dim 256 the forward (64 keys per tile) was
+# 0.96x of SDPA at (4, 16, 2048, 256) causal and non-causal and 1.02x at (8, 16, 4096, 256)
+# causal where Triton was 0.67-0.73x (tools/attention_interleaved.py, H200); the backwards do not
+# take head_dim 256.
 _GLUON_KERNELS = {
-    "forward": ("_attention_hopper", (128,)),
+    "forward": ("_attention_hopper", (128, 256)),
     "split backward": ("_attention_hopper_bwd", (128,)),
     "fused backward": ("_attention_hopper_bwd_fused", (64, 128)),
 }
