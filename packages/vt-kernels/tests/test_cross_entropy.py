@@ -285,3 +285,353 @@ def test_foreign_arrays_without_autograd(reduction):
     expected_rows.sum().backward()
     assert_close(loss_rows.t, expected_rows, torch.bfloat16)
     assert_close(dx.t, x2.grad, torch.bfloat16)
+
+
+# ---------------------------------------------------------------------------------------------
+# class weights and class-probability targets
+
+
+def class_weights(v, device, dtype=torch.float32, seed=20):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.rand(v, generator=g) * 2 + 0.1).to(device, dtype)
+
+
+def soft_targets(shape, device, dtype=torch.float32, seed=21):
+    g = torch.Generator().manual_seed(seed)
+    return torch.softmax(torch.randn(shape, generator=g) * 2, -1).to(device, dtype)
+
+
+def weighted_reference(x, t, w, **kwargs):
+    """F.cross_entropy in float32 (weights and targets upcast), written without the kernels."""
+    w = w.float() if w is not None else None
+    t = t.float() if t.is_floating_point() else t
+    return F.cross_entropy(x.float(), t, weight=w, **kwargs)
+
+
+# odd class counts: a prime, 1000, a 50257-like odd size past one block of the online path
+WEIGHT_SHAPES = [(5, 37), (4, 1000), (3, 5003), (2, 20011)]
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", WEIGHT_SHAPES)
+def test_class_weights_match_torch(device, shape, dtype, reduction, smoothing):
+    torch.manual_seed(20)
+    n, v = shape
+    x = (torch.randn(shape, device=device) * 3).to(dtype)
+    t = targets(n, v, device)
+    w = class_weights(v, device, dtype)  # torch wants the weight in the logits' dtype
+    x1 = leaf(x)
+    loss = cross_entropy(x1, t, label_smoothing=smoothing, reduction=reduction, weight=w)
+    g = upstream(loss)
+    loss.backward(g)
+    x2 = leaf(x.float())
+    loss2 = weighted_reference(x2, t, w, label_smoothing=smoothing, reduction=reduction)
+    loss2.backward(g.float())
+    assert loss.dtype == dtype and loss.shape == loss2.shape and x1.grad.dtype == dtype
+    assert_close(loss, loss2, dtype)
+    assert_close(x1.grad, x2.grad, dtype)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_class_weights_with_a_custom_ignore_index_and_int32_targets(device, reduction, smoothing):
+    torch.manual_seed(21)
+    x = torch.randn(7, 33, device=device)
+    t = torch.tensor([1, 7, 7, 32, 0, 7, 5], device=device)
+    w = class_weights(33, device)
+    x1 = leaf(x)
+    loss = cross_entropy(x1, t.int(), ignore_index=7, label_smoothing=smoothing,
+                         reduction=reduction, weight=w)
+    g = upstream(loss)
+    loss.backward(g)
+    x2 = leaf(x)
+    loss2 = F.cross_entropy(x2, t, weight=w, ignore_index=7, label_smoothing=smoothing,
+                            reduction=reduction)
+    loss2.backward(g)
+    assert_close(loss, loss2)
+    assert_close(x1.grad, x2.grad)
+    assert torch.equal(x1.grad[1], torch.zeros(33, device=device))  # an ignored row
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_class_weights_with_inplace_backward(device, dtype, reduction):
+    torch.manual_seed(22)
+    x = torch.randn(5, 701, device=device).to(dtype)
+    t = targets(5, 701, device, ignored=(0, 3))
+    w = class_weights(701, device, dtype)
+    scale = leaf(torch.ones((), device=device, dtype=dtype))
+    logits = x * scale
+    loss = cross_entropy(logits, t, label_smoothing=0.05, reduction=reduction,
+                         inplace_backward=True, weight=w)
+    g = upstream(loss)
+    loss.backward(g)
+    x2 = leaf(x.float())
+    loss2 = weighted_reference(x2, t, w, label_smoothing=0.05, reduction=reduction)
+    loss2.backward(g.float())
+    assert_close(loss, loss2, dtype)
+    assert_close(logits.detach(), x2.grad, dtype)
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_class_weights_on_the_online_logsumexp_path(device, monkeypatch, inplace):
+    monkeypatch.setattr(ce_module, "_SINGLE_PASS_MAX", 16)
+    monkeypatch.setattr(ce_module, "_SINGLE_PASS_MAX_GRAD", 16)
+    torch.manual_seed(23)
+    x = torch.randn(3, 9001, device=device) * 4
+    x[0, 4096:] -= 30.0  # the running max is reached early in one row, late in another
+    x[2, 8192:] += 30.0
+    t = torch.tensor([5, -100, 9000], device=device)
+    w = class_weights(9001, device)
+    x1 = leaf(x)
+    loss = cross_entropy(x1 * 1.0, t, label_smoothing=0.1, weight=w, inplace_backward=inplace)
+    loss.backward()
+    x2 = leaf(x)
+    expected = F.cross_entropy(x2, t, weight=w, label_smoothing=0.1)
+    expected.backward()
+    assert_close(loss, expected)
+    assert_close(x1.grad, x2.grad)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # 0 / 0
+def test_class_weights_mean_divides_by_the_weights_of_counted_targets(device):
+    x = torch.randn(4, 10, device=device, requires_grad=True)
+    w = torch.arange(1.0, 11.0, device=device)
+    t = torch.tensor([3, 9, -100, 0], device=device)
+    rows = cross_entropy(x.detach(), t, reduction="none", weight=w)
+    assert_close(cross_entropy(x.detach(), t, weight=w), rows.sum() / (4 + 10 + 1))
+    # All ignored: 0 / 0 as torch; out of range: that row is NaN, the others' gradients are not.
+    assert torch.isnan(cross_entropy(x.detach(), torch.full((4,), -100, device=device), weight=w))
+    bad = torch.tensor([3, 10, -1, -100], device=device)
+    cross_entropy(x, bad, weight=w).backward()
+    assert torch.isfinite(x.grad[0]).all() and torch.isnan(x.grad[1]).all()
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.15])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 8), (5, 37), (3, 1000), (2, 20011)])
+def test_probability_targets_match_torch(device, shape, dtype, reduction, weighted, smoothing):
+    torch.manual_seed(24)
+    x = (torch.randn(shape, device=device) * 3).to(dtype)
+    p = soft_targets(shape, device, dtype)
+    w = class_weights(shape[1], device, dtype) if weighted else None
+    x1, p1 = leaf(x), leaf(p)
+    loss = cross_entropy(x1, p1, label_smoothing=smoothing, reduction=reduction, weight=w)
+    g = upstream(loss)
+    loss.backward(g)
+    x2, p2 = leaf(x.float()), leaf(p.float())
+    loss2 = weighted_reference(x2, p2, w, label_smoothing=smoothing, reduction=reduction)
+    loss2.backward(g.float())
+    assert loss.dtype == dtype and loss.shape == loss2.shape
+    assert x1.grad.dtype == dtype and p1.grad.dtype == dtype
+    assert_close(loss, loss2, dtype)
+    assert_close(x1.grad, x2.grad, dtype)
+    assert_close(p1.grad, p2.grad, dtype)
+
+
+def test_probability_targets_promote_dtypes_and_unnormalized_targets(device):
+    torch.manual_seed(25)
+    x = torch.randn(4, 50, device=device, dtype=torch.bfloat16)
+    p = torch.rand(4, 50, device=device)  # rows that do not sum to 1: sum(t) enters the gradient
+    w = class_weights(50, device, torch.float16)
+    x1 = leaf(x)
+    loss = cross_entropy(x1, p, weight=w, label_smoothing=0.1)
+    loss.backward()
+    x2 = leaf(x)
+    expected = F.cross_entropy(x2, p, weight=w, label_smoothing=0.1)
+    expected.backward()
+    assert loss.dtype == expected.dtype == torch.float32
+    assert_close(loss, expected, torch.bfloat16)
+    assert_close(x1.grad, x2.grad, torch.bfloat16)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_probability_targets_with_z_loss(device, reduction):
+    torch.manual_seed(26)
+    x = torch.randn(2, 3, 40, device=device) * 2
+    p = soft_targets((2, 3, 40), device)
+    w = class_weights(40, device)
+    x1 = leaf(x)
+    loss, z = cross_entropy(x1, p, weight=w, label_smoothing=0.1, z_loss=1e-2,
+                            reduction=reduction, return_z_loss=True)
+    g = upstream(loss)
+    loss.backward(g)
+    x2 = leaf(x)
+    z_rows = 1e-2 * torch.logsumexp(x2, -1).square()
+    z2 = {"none": z_rows, "sum": z_rows.sum(), "mean": z_rows.mean()}[reduction]
+    ce = F.cross_entropy(x2.reshape(-1, 40), p.reshape(-1, 40), weight=w, label_smoothing=0.1,
+                         reduction=reduction)
+    loss2 = (ce.view(2, 3) if reduction == "none" else ce) + z2
+    loss2.backward(g)
+    assert loss.shape == loss2.shape and not z.requires_grad
+    assert_close(loss, loss2)
+    assert_close(z, z2)
+    assert_close(x1.grad, x2.grad)
+
+
+def test_probability_targets_on_the_online_logsumexp_path(device, monkeypatch):
+    monkeypatch.setattr(ce_module, "_SINGLE_PASS_MAX", 16)
+    torch.manual_seed(27)
+    x = torch.randn(3, 9001, device=device) * 4
+    p = soft_targets((3, 9001), device)
+    w = class_weights(9001, device)
+    x1, p1 = leaf(x), leaf(p)
+    loss = cross_entropy(x1, p1, weight=w, label_smoothing=0.1, z_loss=1e-3)
+    loss.backward()
+    x2, p2 = leaf(x), leaf(p)
+    expected = (F.cross_entropy(x2, p2, weight=w, label_smoothing=0.1)
+                + 1e-3 * torch.logsumexp(x2, -1).square().mean())
+    expected.backward()
+    assert_close(loss, expected)
+    assert_close(x1.grad, x2.grad)
+    assert_close(p1.grad, p2.grad)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # 0 / 0
+def test_probability_targets_one_row_batched_and_empty(device):
+    torch.manual_seed(28)
+    x, p = torch.randn(12, device=device), soft_targets((12,), device)
+    assert_close(cross_entropy(x, p), F.cross_entropy(x, p))  # input (C,), as torch
+    assert cross_entropy(x, p, reduction="none").shape == ()
+    base = torch.randn(30, 2, 3, device=device)
+    x = base.permute(1, 2, 0)  # strided class dim: copied to unit stride
+    p = soft_targets((2, 3, 30), device).transpose(0, 1).contiguous().transpose(0, 1)
+    expected = F.cross_entropy(x.reshape(-1, 30), p.reshape(-1, 30), reduction="none")
+    assert_close(cross_entropy(x, p, reduction="none"), expected.view(2, 3))
+    empty = torch.randn(0, 30, device=device)
+    assert torch.isnan(cross_entropy(empty, empty.clone()))
+    assert cross_entropy(empty, empty.clone(), reduction="sum").item() == 0.0
+    assert cross_entropy(empty, empty.clone(), reduction="none").shape == (0,)
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_triton_and_reference_backends_agree_with_options(device, inplace):
+    torch.manual_seed(29)
+    x = torch.randn(6, 100, device=device)
+    t = targets(6, 100, device)
+    t[2] = 150  # out of range: NaN in both
+    w = class_weights(100, device)
+    p = soft_targets((6, 100), device)
+    results = {}
+    for backend in ("reference", "triton"):
+        with vk.use_impl(backend):
+            x1, x2, p2 = leaf(x), leaf(x), leaf(p)
+            loss = cross_entropy(x1 * 1.0, t, label_smoothing=0.2, reduction="none", weight=w,
+                                 inplace_backward=inplace)
+            loss.backward(torch.linspace(0.5, 2.0, 6, device=device))
+            soft = cross_entropy(x2, p2, label_smoothing=0.2, z_loss=1e-2, weight=w)
+            soft.backward()
+            results[backend] = (loss, x1.grad, soft, x2.grad, p2.grad)
+            assert ce_module._registry.select("cross_entropy_probs", x, p, 0.0,
+                                              0.0).backend == backend
+    for a, b in zip(results["triton"], results["reference"]):
+        assert_close(a, b, equal_nan=True)
+
+
+def test_cutedsl_refuses_class_weights(device):
+    x = torch.randn(4, 64, device=device)
+    t = targets(4, 64, device)
+    w = class_weights(64, device)
+    reasons = dict(vk.explain("cross_entropy", x, t, -100, 0.0, 0.0, w))
+    if "cutedsl" in vk.implementations("cross_entropy"):
+        assert "class weights" in reasons["cutedsl"]
+    with vk.use_impl("cutedsl", "cross_entropy"):
+        assert ce_module._registry.select("cross_entropy", x, t, -100, 0.0, 0.0,
+                                          w).backend == "triton"
+        assert_close(cross_entropy(x, t, weight=w), F.cross_entropy(x, t, weight=w))
+
+
+def test_explicit_forward_and_backward_with_class_weights(device):
+    torch.manual_seed(30)
+    x = torch.randn(4, 64, device=device)
+    t = targets(4, 64, device)
+    w = class_weights(64, device)
+    loss_rows, lse = cross_entropy_forward(x, t, label_smoothing=0.1, weight=w)
+    x2 = leaf(x)
+    expected = F.cross_entropy(x2, t, weight=w, label_smoothing=0.1, reduction="none")
+    assert_close(loss_rows, expected)
+    expected.sum().backward()
+    dx = cross_entropy_backward(x, t, lse, torch.ones(1, device=device), label_smoothing=0.1,
+                                weight=w)
+    assert_close(dx, x2.grad)
+    buffer = x.clone()
+    cross_entropy_forward(buffer, t, label_smoothing=0.1, inplace_backward=True, weight=w)
+    assert_close(buffer, x2.grad)
+    with pytest.raises(NotImplementedError, match="z_loss with class weights"):
+        cross_entropy_forward(x, t, z_loss=1e-3, weight=w)
+
+
+def test_bad_weights_and_probability_targets_raise_torch_exception_types(device):
+    x = torch.randn(4, 8, device=device)
+    t = targets(4, 8, device)
+    p = soft_targets((4, 8), device)
+    w = class_weights(8, device)
+    with pytest.raises(RuntimeError, match=r"cross_entropy: weight must hold one value per class, "
+                                           r"shape \(8,\), got shape \(7,\)"):
+        cross_entropy(x, t, weight=w[:7])
+    with pytest.raises(RuntimeError, match=r"weight .* got shape \(8, 1\)"):
+        cross_entropy(x, p, weight=w.view(8, 1))
+    with pytest.raises(RuntimeError, match="cross_entropy: weight must have the logits' dtype "
+                                           "float32, got float16"):
+        cross_entropy(x, t, weight=w.half())
+    with pytest.raises(TypeError, match="cross_entropy: weight must be float32.*int64"):
+        cross_entropy(x, p, weight=w.long())
+    with pytest.raises(RuntimeError, match="cross_entropy: expected all tensors on one device, "
+                                           "got logits on .* and weight on meta"):
+        cross_entropy(x, t, weight=w.to("meta"))
+    with pytest.raises(RuntimeError, match=r"cross_entropy: class-probability target has shape "
+                                           r"\(4, 7\), expected the logits' shape \(4, 8\)"):
+        cross_entropy(x, p[:, :7])
+    with pytest.raises(RuntimeError, match=r"class-probability target has shape \(3, 8\)"):
+        cross_entropy(x, p[:3])
+    with pytest.raises(TypeError, match="class probabilities .*got float64 of shape"):
+        cross_entropy(x, p.double())
+    with pytest.raises(RuntimeError, match="ignore_index is not supported for class-probability"):
+        cross_entropy(x, p, ignore_index=0)
+    with pytest.raises(NotImplementedError, match="inplace_backward=True with class-probability"):
+        cross_entropy(leaf(x) * 1.0, p, inplace_backward=True)
+    with pytest.raises(NotImplementedError, match="z_loss with class weights and class-index"):
+        cross_entropy(x, t, z_loss=1e-3, weight=w)
+    with pytest.raises(NotImplementedError, match="gradients with respect to weight"):
+        cross_entropy(leaf(x), t, weight=leaf(w))
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("inplace", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vocab", [32768, 50257])
+def test_class_weights_at_large_vocabularies_on_gpu(dtype, vocab, inplace):
+    torch.manual_seed(31)
+    x = (torch.randn(64, vocab, device="cuda") * 2).to(dtype)
+    t = targets(64, vocab, "cuda", ignored=(0, 13, 40))
+    w = class_weights(vocab, "cuda", dtype)
+    x1 = leaf(x)
+    loss = cross_entropy(x1 * 1, t, label_smoothing=0.1, weight=w, inplace_backward=inplace)
+    loss.backward()
+    x2 = leaf(x.float())
+    weighted_reference(x2, t, w, label_smoothing=0.1).backward()
+    assert_close(loss, weighted_reference(x.float(), t, w, label_smoothing=0.1), dtype)
+    assert_close(x1.grad, x2.grad, dtype)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("vocab", [32768, 50257])
+def test_probability_targets_at_large_vocabularies_on_gpu(dtype, vocab):
+    torch.manual_seed(32)
+    x = (torch.randn(64, vocab, device="cuda") * 2).to(dtype)
+    p = soft_targets((64, vocab), "cuda", dtype)
+    w = class_weights(vocab, "cuda", dtype)
+    x1, p1 = leaf(x), leaf(p)
+    loss = cross_entropy(x1, p1, label_smoothing=0.1, weight=w)
+    loss.backward()
+    x2, p2 = leaf(x.float()), leaf(p.float())
+    expected = weighted_reference(x2, p2, w, label_smoothing=0.1)
+    expected.backward()
+    assert_close(loss, expected, dtype)
+    assert_close(x1.grad, x2.grad, dtype)
+    assert_close(p1.grad, p2.grad, dtype)

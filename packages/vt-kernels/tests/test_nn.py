@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -50,8 +52,6 @@ def test_rms_norm_layout_and_default_eps_match_torch(device):
     assert repr(mine) == repr(ref) and isinstance(mine, torch.nn.RMSNorm)
     assert list(vnn.RMSNorm([8]).state_dict()) == ["weight"]
     compare(mine.to(device), ref.to(device), [torch.randn(5, 8, device=device)], torch.float32)
-    with pytest.raises(NotImplementedError, match="several trailing dims"):
-        vnn.RMSNorm((4, 8))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -75,8 +75,88 @@ def test_layer_norm_matches_torch(device, dtype, affine, bias):
     assert_close(grads[0], ref_grads[0], dtype)
     for g, r in zip(grads[1:], ref_grads[1:]):
         assert_close(g, r, dtype, reduced=True)
-    with pytest.raises(NotImplementedError, match="several trailing dims"):
-        vnn.LayerNorm([3, 24])
+
+
+def _norm_modules(name, normalized_shape, affine, device, dtype):
+    """(vt.kernels module in `dtype`, torch's in float32) with the same parameters, exact in
+    `dtype`."""
+    kwargs = {"eps": 1e-6, "elementwise_affine": affine}
+    ref = getattr(torch.nn, name)(normalized_shape, device=device, **kwargs)
+    with torch.no_grad():
+        for p in ref.parameters():
+            p.copy_(torch.randn_like(p).to(dtype))
+    mine = getattr(vnn, name)(normalized_shape, device=device, dtype=dtype, **kwargs)
+    assert repr(mine) == repr(ref)
+    mine.load_state_dict(ref.state_dict())
+    return mine, ref
+
+
+def _trailing_input(normalized_shape, layout, device, dtype):
+    """(4, *normalized_shape) laid out as `layout`: contiguous, every other row of a larger batch
+    (the flattened rows stay a view) or with the last dims transposed (the rows are a copy)."""
+    shape = (4, *normalized_shape)
+    if layout == "contiguous":
+        return torch.randn(shape, device=device, dtype=dtype)
+    if layout == "strided_rows":
+        return torch.randn((8, *normalized_shape), device=device, dtype=dtype)[::2]
+    swapped = torch.randn((*shape[:-2], shape[-1], shape[-2]), device=device, dtype=dtype)
+    return swapped.transpose(-1, -2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["LayerNorm", "RMSNorm"])
+@pytest.mark.parametrize("normalized_shape, affine, layout", [
+    ((5, 6), True, "contiguous"), ((5, 6), False, "transposed"), ((3, 4, 7), True, "transposed"),
+    ((3, 4, 7), False, "strided_rows"), ((2, 9), True, "strided_rows")])
+def test_norms_over_several_trailing_dims_match_torch(device, dtype, name, normalized_shape,
+                                                      affine, layout):
+    torch.manual_seed(11)
+    mine, ref = _norm_modules(name, normalized_shape, affine, device, dtype)
+    x = _trailing_input(normalized_shape, layout, device, dtype)
+    assert x.is_contiguous() == (layout == "contiguous")
+    dy = torch.randn_like(x)
+    out, grads = run(mine, [x], dy)
+    ref_out, ref_grads = run(ref, [x.float()], dy.float())
+    assert out.shape == x.shape and out.dtype == dtype
+    assert_close(out, ref_out, dtype)
+    assert_close(grads[0], ref_grads[0], dtype)
+    assert len(grads) == len(ref_grads) == 1 + (2 if affine and name == "LayerNorm" else affine)
+    for g, r, p in zip(grads[1:], ref_grads[1:], mine.parameters()):
+        assert g.shape == p.shape == normalized_shape
+        assert_close(g, r, dtype, reduced=True)
+
+
+@pytest.mark.parametrize("name", ["LayerNorm", "RMSNorm"])
+def test_norms_over_trailing_dims_compile_without_graph_breaks(device, name):
+    torch.manual_seed(12)
+    mine, ref = _norm_modules(name, (3, 8), True, device, torch.float32)
+    x = _trailing_input((3, 8), "transposed", device, torch.float32)
+    torch._dynamo.reset()
+    explanation = torch._dynamo.explain(mine)(x)
+    assert explanation.graph_break_count == 0, explanation.break_reasons
+    dy = torch.randn_like(x)
+    out, grads = run(torch.compile(mine, fullgraph=True, backend="aot_eager"), [x], dy)
+    ref_out, ref_grads = run(ref, [x], dy)
+    assert_close(out, ref_out)
+    for g, r in zip(grads, ref_grads):
+        assert_close(g, r, reduced=True)
+
+
+@pytest.mark.parametrize("name", ["LayerNorm", "RMSNorm"])
+@pytest.mark.parametrize("normalized_shape, affine, shape", [
+    ((5, 6), True, (2, 6, 5)), ((5, 6), False, (3, 5, 7)), ((8,), False, (4, 9)),
+    ((2, 3, 4), True, (3, 4))])
+def test_norms_reject_inputs_not_ending_in_normalized_shape(device, name, normalized_shape,
+                                                            affine, shape):
+    x = torch.randn(shape, device=device)
+    # torch's RMSNorm raises ValueError for an input of fewer dims, else RuntimeError
+    error = ValueError if name == "RMSNorm" and len(shape) < len(normalized_shape) else RuntimeError
+    with pytest.raises(error):
+        getattr(torch.nn, name)(normalized_shape, elementwise_affine=affine, device=device)(x)
+    dims = ", ".join(map(str, normalized_shape))
+    message = f"{name}: normalized_shape {normalized_shape} expects input of shape (*, {dims}), "
+    with pytest.raises(error, match=re.escape(message + f"got {shape}")):
+        getattr(vnn, name)(normalized_shape, elementwise_affine=affine, device=device)(x)
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
@@ -104,10 +184,74 @@ def test_cross_entropy_loss_takes_classes_at_dim_1(device):
     logits = torch.randn(2, 11, 3, 4, device=device)  # (N, C, d1, d2) as torch
     target = torch.randint(0, 11, (2, 3, 4), device=device)
     compare(vnn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss(), [logits, target], torch.float32)
-    with pytest.raises(NotImplementedError, match="class weights"):
-        vnn.CrossEntropyLoss(weight=torch.ones(11))
-    with pytest.raises(NotImplementedError, match="class probabilities"):
-        vnn.CrossEntropyLoss()(logits, torch.rand(2, 11, 3, 4, device=device))
+    probs = torch.softmax(torch.randn(2, 11, 3, 4, device=device), dim=1)  # classes at dim 1
+    weight = torch.rand(11, device=device) + 0.5
+    kwargs = {"weight": weight, "label_smoothing": 0.1}
+    compare(vnn.CrossEntropyLoss(**kwargs), torch.nn.CrossEntropyLoss(**kwargs),
+            [logits, probs], torch.float32)
+    compare(vnn.CrossEntropyLoss(**kwargs), torch.nn.CrossEntropyLoss(**kwargs),
+            [logits, target], torch.float32)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_loss_with_class_weights_matches_torch(device, reduction, smoothing):
+    torch.manual_seed(4)
+    weight = torch.rand(1000, device=device) + 0.5
+    kwargs = {"weight": weight, "ignore_index": 3, "reduction": reduction,
+              "label_smoothing": smoothing}
+    ref, mine = torch.nn.CrossEntropyLoss(**kwargs), vnn.CrossEntropyLoss(**kwargs)
+    assert repr(mine) == repr(ref)
+    assert list(mine.state_dict()) == ["weight"] and not list(mine.parameters())
+    logits = torch.randn(6, 1000, device=device)
+    target = torch.randint(0, 1000, (6,), device=device)
+    target[2] = 3
+    dout = torch.randn(6, device=device) if reduction == "none" else None
+    compare(mine, ref, [logits, target], torch.float32, dout)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_loss_with_probability_targets_matches_torch(device, reduction, weighted):
+    torch.manual_seed(5)
+    weight = torch.rand(37, device=device) + 0.5 if weighted else None
+    kwargs = {"weight": weight, "reduction": reduction, "label_smoothing": 0.05}
+    ref, mine = torch.nn.CrossEntropyLoss(**kwargs), vnn.CrossEntropyLoss(**kwargs)
+    logits = torch.randn(5, 37, device=device)
+    probs = torch.softmax(torch.randn(5, 37, device=device), -1)
+    dout = torch.randn(5, device=device) if reduction == "none" else None
+    compare(mine, ref, [logits, probs], torch.float32, dout)  # the targets' gradient too
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_loss_options_in_low_precision(device, dtype):
+    torch.manual_seed(6)
+    weight = (torch.rand(257, device=device) + 0.5).to(dtype)
+    logits = torch.randn(4, 257, device=device, dtype=dtype)
+    target = torch.tensor([0, 256, 7, -100], device=device)
+    probs = torch.softmax(torch.randn(4, 257, device=device), -1).to(dtype)
+    mine = vnn.CrossEntropyLoss(weight=weight, label_smoothing=0.1).to(device)
+    ref = torch.nn.CrossEntropyLoss(weight=weight.float(), label_smoothing=0.1)
+    for tgt in (target, probs):
+        out, grads = run(mine, [logits, tgt])
+        ref_out, ref_grads = run(ref, [logits.float(), tgt.float() if tgt.is_floating_point()
+                                       else tgt])
+        assert out.dtype == dtype
+        assert_close(out, ref_out, dtype)
+        for g, r in zip(grads, ref_grads):
+            assert g.dtype == dtype
+            assert_close(g, r, dtype)
+
+
+def test_cross_entropy_loss_bad_weights_raise_as_torch(device):
+    logits = torch.randn(3, 8, device=device)
+    target = torch.tensor([1, 2, 3], device=device)
+    with pytest.raises(RuntimeError, match=r"cross_entropy: weight must hold one value per class"):
+        vnn.CrossEntropyLoss(weight=torch.ones(7, device=device))(logits, target)
+    with pytest.raises(RuntimeError, match="weight must have the logits' dtype float32"):
+        vnn.CrossEntropyLoss(weight=torch.ones(8, device=device).double())(logits, target)
+    with pytest.raises(RuntimeError, match=r"class-probability target has shape \(3, 7\)"):
+        vnn.CrossEntropyLoss()(logits, torch.rand(3, 7, device=device))
 
 
 class TorchGated(torch.nn.Module):
@@ -227,19 +371,49 @@ def test_embedding_matches_torch(device, dtype, padding_idx, deterministic):
     assert (padding_idx is None) == bool(mine.weight.grad[10].any())
 
 
-def test_embedding_repr_from_pretrained_and_unsupported_arguments(device):
+def test_embedding_repr_and_from_pretrained(device):
     assert repr(vnn.Embedding(5, 3, padding_idx=1)) == repr(torch.nn.Embedding(5, 3, padding_idx=1))
     assert "deterministic=True" in repr(vnn.Embedding(5, 3, deterministic=True))
+    options = dict(max_norm=1.0, norm_type=1.0, scale_grad_by_freq=True, sparse=True)
+    assert repr(vnn.Embedding(5, 3, **options)) == repr(torch.nn.Embedding(5, 3, **options))
     table = torch.randn(5, 3, device=device)
     mine = vnn.Embedding.from_pretrained(table, freeze=False, padding_idx=4)
     assert isinstance(mine, vnn.Embedding) and mine.padding_idx == 4
     compare(mine, torch.nn.Embedding.from_pretrained(table, freeze=False, padding_idx=4),
             [torch.tensor([4, 0, 2, 0], device=device)], torch.float32)
-    for kwargs, name in (({"max_norm": 1.0}, "max_norm"),
-                         ({"scale_grad_by_freq": True}, "scale_grad_by_freq"),
-                         ({"sparse": True}, "sparse")):
-        with pytest.raises(NotImplementedError, match=f"Embedding: {name}="):
-            vnn.Embedding(5, 3, **kwargs)
+    mine = vnn.Embedding.from_pretrained(table, freeze=False, max_norm=1.0,
+                                         scale_grad_by_freq=True)
+    assert mine.max_norm == 1.0 and mine.scale_grad_by_freq
+    compare(mine, torch.nn.Embedding.from_pretrained(table, freeze=False, max_norm=1.0,
+                                                     scale_grad_by_freq=True),
+            [torch.tensor([4, 0, 2, 0], device=device)], torch.float32)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("options", [
+    dict(max_norm=1.0), dict(max_norm=2.0, norm_type=1.0, scale_grad_by_freq=True),
+    dict(scale_grad_by_freq=True), dict(sparse=True), dict(max_norm=1.0, sparse=True)],
+    ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
+@pytest.mark.parametrize("padding_idx", [None, 10])
+def test_embedding_options_match_torch(device, dtype, options, padding_idx):
+    torch.manual_seed(10)
+    ref = torch.nn.Embedding(12, 20, padding_idx=padding_idx, device=device, dtype=dtype,
+                             **options)
+    with torch.no_grad():
+        ref.weight[::2] *= 0.1  # even rows under max_norm, odd rows over it
+    mine = vnn.Embedding(12, 20, padding_idx=padding_idx, device=device, dtype=dtype, **options)
+    mine.load_state_dict(ref.state_dict())
+    tokens = torch.tensor([[3, 10, 3], [0, 10, 10], [4, 3, 7]], device=device)
+    dout = torch.randn(3, 3, 20, device=device, dtype=dtype)
+    out, (grad,) = run(mine, [tokens], dout)
+    ref_out, (ref_grad,) = run(ref, [tokens], dout)
+    assert out.dtype == dtype
+    assert_close(out, ref_out, dtype)
+    assert_close(mine.weight.detach(), ref.weight.detach(), dtype)  # rescaled in place alike
+    assert grad.layout == ref_grad.layout
+    if options.get("sparse"):  # torch drops the padding tokens' rows, which are zero here
+        grad, ref_grad = grad.to_dense(), ref_grad.to_dense()
+    assert_close(grad, ref_grad, dtype, reduced=True)
 
 
 @pytest.mark.parametrize("name", ["Softmax", "LogSoftmax"])
@@ -251,10 +425,44 @@ def test_softmax_modules_match_torch(device, name, dim):
     assert mine.state_dict() == {}
     x = torch.randn(3, 5, 7, device=device)
     compare(mine, ref, [x], torch.float32, torch.randn_like(x))
-    with pytest.raises(NotImplementedError, match=f"{name}: dim=None"):
-        getattr(vnn, name)()
     with pytest.raises(IndexError, match="dimension out of range"):
         getattr(vnn, name)(dim=3)(x)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, function", [("Softmax", "softmax"), ("LogSoftmax", "log_softmax")])
+@pytest.mark.parametrize("shape", [(), (7,), (3, 5), (3, 5, 7), (2, 3, 4, 5)])
+def test_softmax_modules_take_torchs_implicit_dim(device, dtype, name, function, shape):
+    # dim=None: dim 0 for 0-, 1- and 3-dim inputs, else 1, with torch's deprecation warning
+    torch.manual_seed(13)
+    ref, mine = getattr(torch.nn, name)(), getattr(vnn, name)()
+    assert repr(mine) == repr(ref) and mine.dim is None
+    x = torch.randn(shape, device=device, dtype=dtype)
+    dy = torch.randn_like(x)
+    message = (f"Implicit dimension choice for {function} has been deprecated. Change the call "
+               "to include dim=X as an argument.")
+    with pytest.warns(UserWarning, match=re.escape(message)) as record:
+        out, (grad,) = run(mine, [x], dy)
+    assert [w.filename for w in record] == [__file__]  # points at the module's caller
+    with pytest.warns(UserWarning, match=re.escape(message)):
+        ref_out, (ref_grad,) = run(ref, [x.float()], dy.float())
+    assert out.dtype == dtype
+    assert_close(out, ref_out, dtype)
+    assert_close(grad, ref_grad, dtype)
+
+
+@pytest.mark.parametrize("name", ["Softmax", "LogSoftmax"])
+def test_softmax_modules_with_implicit_dim_compile_without_graph_breaks(device, name):
+    torch.manual_seed(14)
+    ref, mine = getattr(torch.nn, name)(), getattr(vnn, name)()
+    x = torch.randn(3, 5, 7, device=device)
+    dy = torch.randn_like(x)
+    torch._dynamo.reset()
+    out, (grad,) = run(torch.compile(mine, fullgraph=True, backend="aot_eager"), [x], dy)
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        ref_out, (ref_grad,) = run(ref, [x], dy)
+    assert_close(out, ref_out)
+    assert_close(grad, ref_grad)
 
 
 def test_rotary_embedding_with_offset_tensors_compiles_without_graph_breaks(device):

@@ -51,6 +51,7 @@ def cases(device):
     q, k = rnd(1, 2, 6, 8), rnd(1, 1, 6, 8)
     logits = rnd(2, 3, 33)
     target = torch.tensor([[1, -100, 32], [0, 5, 7]], device=device)
+    ce_weight = torch.rand(33, generator=torch.Generator().manual_seed(5)).to(device) + 0.5
     packed = rnd(4, 2, 20)
     aq, ak, av = rnd(1, 2, 16, 64), rnd(1, 1, 16, 64), rnd(1, 1, 16, 64)
     r = rnd(3, 5, 24)
@@ -75,6 +76,15 @@ def cases(device):
         ("embedding_padding_deterministic",
          lambda t: ops.embedding(indices.int(), t, padding_idx=-7, deterministic=True),
          lambda t: vk.embedding(indices.int(), t, padding_idx=-7, deterministic=True), (table,)),
+        ("embedding_max_norm_scale_grad_by_freq",
+         lambda t: ops.embedding(indices, t, padding_idx=3, max_norm=1.5, norm_type=1.0,
+                                 scale_grad_by_freq=True),
+         lambda t: vk.embedding(indices, t, padding_idx=3, max_norm=1.5, norm_type=1.0,
+                                scale_grad_by_freq=True), (table,)),
+        ("embedding_sparse",
+         lambda t: ops.embedding(indices, t, padding_idx=0, scale_grad_by_freq=True, sparse=True),
+         lambda t: vk.embedding(indices, t, padding_idx=0, scale_grad_by_freq=True, sparse=True),
+         (table,)),
         ("softmax", ops.softmax, vk.softmax, (x,)),
         ("softmax_dim1", lambda t: ops.softmax(t, 1), lambda t: vk.softmax(t, 1), (x,)),
         ("log_softmax", ops.log_softmax, vk.log_softmax, (x,)),
@@ -88,6 +98,11 @@ def cases(device):
         ("apply_rotary_tensor_offsets",
          lambda a, c: ops.apply_rotary(a, c, cos, sin, offsets, layout="bshd"),
          lambda a, c: vk.apply_rotary(a, c, cos, sin, offsets, layout="bshd"), (q2, k2)),
+        ("apply_rotary_learned_tables", lambda a, c, cs, sn: ops.apply_rotary(a, c, cs, sn, 2),
+         lambda a, c, cs, sn: vk.apply_rotary(a, c, cs, sn, 2), (q, k, cos, sin)),
+        ("apply_rotary_learned_tables_tensor_offsets",  # offsets 0 and 5 share table row 5
+         lambda a, cs, sn: ops.apply_rotary(a, None, cs, sn, offsets, True, "bshd"),
+         lambda a, cs, sn: vk.apply_rotary(a, None, cs, sn, offsets, True, "bshd"), (q2, cos, sin)),
         ("gelu", ops.gelu, vk.gelu, (x,)),
         ("gelu_tanh", lambda t: ops.gelu(t, "tanh"), lambda t: vk.gelu(t, "tanh"), (x,)),
         ("swiglu_packed", ops.swiglu, vk.swiglu, (packed,)),
@@ -97,6 +112,16 @@ def cases(device):
            lambda t, r=r: ops.cross_entropy(t, target, label_smoothing=0.1, reduction=r),
            lambda t, r=r: vk.cross_entropy(t, target, label_smoothing=0.1, reduction=r),
            (logits,)) for r in ("mean", "sum", "none")],
+        *[(f"cross_entropy_weighted_{r}",
+           lambda t, r=r: ops.cross_entropy(t, target, label_smoothing=0.1, reduction=r,
+                                            weight=ce_weight),
+           lambda t, r=r: vk.cross_entropy(t, target, label_smoothing=0.1, reduction=r,
+                                           weight=ce_weight),
+           (logits,)) for r in ("mean", "none")],
+        ("cross_entropy_probabilities",  # no op: the eager function behind a graph break
+         lambda t, p: ops.cross_entropy(t, p, label_smoothing=0.1, weight=ce_weight),
+         lambda t, p: vk.cross_entropy(t, p, label_smoothing=0.1, weight=ce_weight),
+         (logits, torch.softmax(logits, -1))),
         *[(f"linear_cross_entropy_{r}",
            lambda h, wt, bs, r=r: ops.linear_cross_entropy(h, wt, target, bs, reduction=r,
                                                            chunk_size=4, z_loss=1e-3),
@@ -145,21 +170,33 @@ def opcheck_args(device):
         "layer_norm": [(rnd(4, 16), rnd(16), rnd(16), 1e-5), (rnd(4, 16), None, None, 1e-5)],
         "layer_norm_residual": [(rnd(4, 16), rnd(4, 16), rnd(16), None, 1e-5)],
         "embedding": [(torch.tensor([[1, 4], [4, 0]], device=device), rnd(6, 8), None, False),
-                      (torch.tensor([5, 2, 5], device=device).int(), rnd(6, 8), 5, True)],
+                      (torch.tensor([5, 2, 5], device=device).int(), rnd(6, 8), 5, True),
+                      (torch.tensor([5, 2, 5], device=device), rnd(6, 8), 2, False, True, False),
+                      (torch.tensor([[1, 1], [0, 3]], device=device), rnd(6, 8), 0, False, False,
+                       True)],
+        "embedding_renorm_": [(rnd(6, 8, grad=False), torch.tensor([[1, 4], [1, 0]], device=device),
+                               1.0, 2.0)],
         "softmax": [(rnd(3, 4, 8), 1)],
         "log_softmax": [(rnd(3, 8), 1)],
         "apply_rotary": [(rnd(1, 2, 4, 8), rnd(1, 2, 4, 8), rnd(6, 4, grad=False),
                           rnd(6, 4, grad=False), 1, False, "bhsd"),
                          (rnd(1, 4, 2, 8), None, rnd(6, 2, grad=False), rnd(6, 2, grad=False),
-                          0, True, "bshd")],
+                          0, True, "bshd"),
+                         (rnd(1, 2, 4, 8), rnd(1, 2, 4, 8), rnd(6, 4), rnd(6, 4), 1, True,
+                          "bhsd")],
         "apply_rotary_offsets": [(rnd(2, 1, 4, 8), rnd(2, 1, 4, 8), rnd(8, 4, grad=False),
                                   rnd(8, 4, grad=False), torch.tensor([3, 0], device=device),
-                                  False, "bhsd")],
+                                  False, "bhsd"),
+                                 (rnd(2, 4, 1, 8, grad=False), None, rnd(8, 4), rnd(8, 4),
+                                  torch.tensor([2, 2], device=device), False, "bshd")],
         "gelu": [(rnd(4, 8), "none")],
         "swiglu": [(rnd(4, 16), None, "none"), (rnd(4, 8), rnd(4, 8), "none")],
         "geglu": [(rnd(4, 16), None, "tanh")],
         "cross_entropy": [(rnd(4, 10), target, -100, 0.0, 0.0, r) for r in ("mean", "sum", "none")]
-        + [(rnd(4, 10), target.int(), -100, 0.1, 1e-3, "mean")],
+        + [(rnd(4, 10), target.int(), -100, 0.1, 1e-3, "mean")]
+        + [(rnd(4, 10), target, -100, 0.1, 0.0, r,
+            torch.rand(10, generator=torch.Generator().manual_seed(3)).to(device) + 0.5)
+           for r in ("mean", "none")],
         "linear_cross_entropy": [(rnd(4, 8), rnd(12, 8), target, rnd(12), -100, 0.1, 0.0, r, 3)
                                  for r in ("sum", "none")]
         + [(rnd(4, 8), rnd(12, 8, grad=False), target, None, -100, 0.0, 1e-3, "mean", None)],
@@ -188,11 +225,22 @@ def test_backward_ops_pass_schema_and_fake_checks(device):
     _, h, res_rstd = torch.ops.vt_kernels.rms_norm_residual(x, dy, w, 1e-6)
     y = torch.ops.vt_kernels.softmax(x, 1)
     indices = torch.tensor([2, 0, 2], device=device)
-    for op, args in [(torch.ops.vt_kernels.rms_norm_backward, (dy, x, w, rstd)),
+    q, dq = torch.randn(2, 1, 3, 8, device=device), torch.randn(2, 1, 3, 8, device=device)
+    cos, sin = torch.randn(5, 4, device=device), torch.randn(5, 4, device=device)
+    rotary = (torch.ops.vt_kernels.apply_rotary_table_backward,
+              (q, q, dq, dq, cos, sin, 1, True, "bhsd"))
+    rotary_offsets = (torch.ops.vt_kernels.apply_rotary_offsets_table_backward,
+                      (q, None, dq, None, cos, sin, torch.tensor([2, 0], device=device), False,
+                       "bhsd"))
+    for op, args in [rotary, rotary_offsets,
+                     (torch.ops.vt_kernels.rms_norm_backward, (dy, x, w, rstd)),
                      (torch.ops.vt_kernels.rms_norm_backward, (dy, x, None, rstd)),
                      (torch.ops.vt_kernels.rms_norm_residual_backward, (dy, dy, h, w, res_rstd)),
                      (torch.ops.vt_kernels.rms_norm_residual_backward, (dy, None, h, w, res_rstd)),
                      (torch.ops.vt_kernels.embedding_backward, (dy, indices, 6, 0, False)),
+                     (torch.ops.vt_kernels.embedding_backward, (dy, indices, 6, 0, True, True)),
+                     (torch.ops.vt_kernels.embedding_backward,
+                      (dy, indices, 6, None, False, True, True)),
                      (torch.ops.vt_kernels.softmax_backward, (y, dy, 1)),
                      (torch.ops.vt_kernels.swiglu_backward, (dy[:, :4], x, None, "none"))]:
         result = opcheck(op, args, test_utils=("test_schema", "test_faketensor"))
@@ -222,6 +270,13 @@ def test_bad_input_raises():
         ops.cross_entropy(torch.randn(2, 4), torch.tensor([0, 1]), reduction="avg")
     with pytest.raises(RuntimeError, match="target has shape"):
         ops.cross_entropy(torch.randn(2, 4), torch.tensor([0, 1, 2]))
+    with pytest.raises(RuntimeError, match=r"weight must hold one value per class, shape \(4,\)"):
+        ops.cross_entropy(torch.randn(2, 4), torch.tensor([0, 1]), weight=torch.ones(3))
+    with pytest.raises(NotImplementedError, match="z_loss with class weights"):
+        ops.cross_entropy(torch.randn(2, 4), torch.tensor([0, 1]), z_loss=1e-3,
+                          weight=torch.ones(4))
+    with pytest.raises(RuntimeError, match=r"class-probability target has shape \(2, 3\)"):
+        ops.cross_entropy(torch.randn(2, 4), torch.rand(2, 3))
     with pytest.raises(RuntimeError, match="even last dim"):
         ops.swiglu(torch.randn(2, 5))
     with pytest.raises(TypeError, match="rms_norm: x must be float32"):
@@ -237,9 +292,6 @@ def test_bad_input_raises():
     with pytest.raises(TypeError, match="position_offset must be an int or an int32/int64"):
         ops.apply_rotary(torch.randn(1, 1, 2, 4), None, torch.randn(4, 2), torch.randn(4, 2),
                          torch.tensor([0.0]))
-    with pytest.raises(NotImplementedError, match="cos/sin tables"):
-        ops.apply_rotary(torch.randn(1, 1, 2, 4), None, torch.randn(4, 2, requires_grad=True),
-                         torch.randn(4, 2), torch.tensor([0]))
     with pytest.raises(RuntimeError, match=r"residual has shape \(2, 3\)"):
         ops.rms_norm(torch.randn(2, 4), residual=torch.randn(2, 3))
     with pytest.raises(TypeError, match="embedding: indices must be int64 or int32"):
@@ -294,6 +346,49 @@ def test_compiled_functional_api_has_no_graph_breaks(device):
                         inputs, dout)
 
 
+def test_compiled_embedding_options_have_no_graph_breaks(device):
+    # max_norm rescales the weight in place inside the graph; the gradient is sparse
+    tokens = torch.tensor([[1, 4, 1], [4, 2, 7]], device=device)
+    table = torch.randn(8, 16, generator=torch.Generator().manual_seed(5)).to(device)
+
+    def fn(t):
+        return vk.embedding(tokens, t, padding_idx=2, max_norm=2.0, scale_grad_by_freq=True,
+                            sparse=True) * 2
+
+    torch._dynamo.reset()
+    explanation = torch._dynamo.explain(fn)(table.clone())
+    assert explanation.graph_break_count == 0, explanation.break_reasons
+    compiled_weight, eager_weight = leaves(table, table)
+    dout = torch.randn(2, 3, 16, device=device)
+    out = torch.compile(fn, fullgraph=True, backend="aot_eager")(compiled_weight)
+    out.backward(dout)
+    ref = torch.nn.functional.embedding(tokens, eager_weight, padding_idx=2, max_norm=2.0) * 2
+    ref.backward(dout)
+    assert_close(out, ref)
+    assert_close(compiled_weight.detach(), eager_weight.detach())  # rescaled in place
+    assert compiled_weight.grad.layout == torch.sparse_coo
+    counts = torch.bincount(tokens.view(-1), minlength=8).clamp(min=1)[:, None]
+    assert_close(compiled_weight.grad.to_dense(), eager_weight.grad / counts)
+
+
+def test_compiled_rotary_with_learned_tables_has_no_graph_breaks(device):
+    g = torch.Generator().manual_seed(5)
+    inputs = [torch.randn(*shape, generator=g).to(device)
+              for shape in ((2, 2, 6, 8), (2, 1, 6, 8), (9, 4), (9, 4))]
+    offsets = torch.tensor([3, 1], device=device)
+
+    def fn(q, k, cos, sin):  # both ops: an int offset and per-sequence offsets
+        q_out, _ = vk.apply_rotary(q, None, cos, sin, 2, interleaved=True)
+        _, k_out = vk.apply_rotary(q, k, cos, sin, offsets)
+        return q_out, k_out
+
+    torch._dynamo.reset()
+    explanation = torch._dynamo.explain(fn)(*inputs)
+    assert explanation.graph_break_count == 0, explanation.break_reasons
+    compiled = torch.compile(fn, fullgraph=True, backend="aot_eager")
+    check_against_eager(compiled, fn, inputs, douts(fn(*inputs)))
+
+
 def test_variants_without_an_op_run_eagerly_under_compile(device):
     logits = torch.randn(4, 10, device=device)
     target = torch.tensor([1, 9, -100, 0], device=device)
@@ -310,6 +405,34 @@ def test_variants_without_an_op_run_eagerly_under_compile(device):
     assert_close(loss, ref)
     assert_close(z_part, ref_z)
     assert_close(leaf.grad, ref_leaf.grad)
+
+
+def test_cross_entropy_options_under_compile(device):
+    logits = torch.randn(4, 10, device=device)
+    target = torch.tensor([1, 9, -100, 0], device=device)
+    probs = torch.softmax(torch.randn(4, 10, device=device), -1)
+    weight = torch.rand(10, device=device) + 0.5
+
+    def weighted(t):
+        return vk.cross_entropy(t * 2, target, label_smoothing=0.1, weight=weight)
+
+    torch._dynamo.reset()
+    explanation = torch._dynamo.explain(weighted)(logits)
+    assert explanation.graph_break_count == 0, explanation.break_reasons  # the custom op
+
+    def soft(t, p):
+        return vk.cross_entropy(t * 2, p, label_smoothing=0.1, z_loss=1e-3, weight=weight)
+
+    leaf, p_leaf, ref_leaf, ref_p = leaves(logits, probs, logits, probs)
+    loss = torch.compile(soft, backend="aot_eager")(leaf, p_leaf)  # a graph break, no error
+    loss.backward()
+    ref = (torch.nn.functional.cross_entropy(ref_leaf * 2, ref_p, label_smoothing=0.1,
+                                             weight=weight)
+           + 1e-3 * torch.logsumexp(ref_leaf * 2, -1).square().mean())
+    ref.backward()
+    assert_close(loss, ref)
+    assert_close(leaf.grad, ref_leaf.grad)
+    assert_close(p_leaf.grad, ref_p.grad)
 
 
 class TinyModel(torch.nn.Module):

@@ -12,6 +12,11 @@ def is_torch_tensor(x) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
+def compiling() -> bool:
+    """True while torch.compile traces (the functional API then calls the torch_ops custom ops)."""
+    return torch is not None and torch.compiler.is_compiling()
+
+
 def needs_autograd(*tensors) -> bool:
     """True when torch autograd must record the call (some input requires grad, grad mode on)."""
     if torch is None or not torch.is_grad_enabled():

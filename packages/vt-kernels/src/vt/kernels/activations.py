@@ -29,7 +29,7 @@ from ._arrays import empty
 from ._checks import check_float, check_same_device, dtype_name
 from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
-from ._compat import needs_autograd, torch
+from ._compat import compiling, needs_autograd, torch
 from ._launch import as_rows, reference_reason, triton_reason
 
 APPROXIMATIONS = ("none", "tanh")
@@ -387,7 +387,7 @@ def _check_approximate(op, approximate):
 @foreign_arrays
 def gelu(x, approximate: str = "none"):
     """GELU like torch.nn.functional.gelu (approximate "none": erf form, "tanh")."""
-    if torch is not None and torch.compiler.is_compiling():
+    if compiling():
         from . import torch_ops  # torch_ops imports this module
         return torch_ops.gelu(x, approximate)
     _check_approximate("gelu", approximate)
@@ -435,7 +435,7 @@ def _gated(kernel, x, up, args):
 @foreign_arrays
 def swiglu(x, up=None):
     """silu(gate) * up, with gate = x; or, when up is None, x's last dim holds [gate | up]."""
-    if torch is not None and torch.compiler.is_compiling():
+    if compiling():
         from . import torch_ops  # torch_ops imports this module
         return torch_ops.swiglu(x, up)
     return _gated("swiglu", x, up, ())
@@ -444,7 +444,7 @@ def swiglu(x, up=None):
 @foreign_arrays
 def geglu(x, up=None, approximate: str = "none"):
     """gelu(gate) * up, with gate = x; or, when up is None, x's last dim holds [gate | up]."""
-    if torch is not None and torch.compiler.is_compiling():
+    if compiling():
         from . import torch_ops  # torch_ops imports this module
         return torch_ops.geglu(x, up, approximate)
     _check_approximate("geglu", approximate)

@@ -45,7 +45,7 @@ from triton.tools.tensor_descriptor import TensorDescriptor
 from . import _registry
 from ._arrays import empty, zeros
 from ._checks import check_float, check_same_device, dtype_name
-from ._compat import needs_autograd, torch
+from ._compat import compiling, needs_autograd, torch
 from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
 from ._launch import (capability, prechecked_descriptor, interpreting, reference_reason,
@@ -834,7 +834,7 @@ def attention(q, k, v, causal: bool = False, softmax_scale: float | None = None,
     head_dim), k/v (total_k, heads_kv, head_dim), int32 cu_seqlens_q/k (batch + 1) and the longest
     lengths max_seqlen_q/k; causal is bottom-right aligned per sequence as flash-attn's.
     """
-    if torch is not None and torch.compiler.is_compiling():
+    if compiling():
         if cu_seqlens_q is not None or cu_seqlens_k is not None:  # varlen: eagerly, a graph break
             return torch.compiler.disable(attention)(q, k, v, causal, softmax_scale, cu_seqlens_q,
                                                      cu_seqlens_k, max_seqlen_q, max_seqlen_k)

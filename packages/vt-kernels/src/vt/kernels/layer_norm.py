@@ -14,7 +14,7 @@ import triton.language as tl
 from . import _registry
 from ._arrays import empty, empty_like
 from ._checks import check_float, check_nonempty_rows, check_same_device, check_shape
-from ._compat import needs_autograd, torch
+from ._compat import compiling, needs_autograd, torch
 from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
 from ._launch import (as_rows, backward_programs, pipeline_stages, reference_reason, row_launch,
@@ -297,7 +297,7 @@ def _check(x, weight, bias, residual):
 @foreign_arrays
 def layer_norm(x, weight=None, bias=None, eps: float = 1e-5, residual=None):
     """LayerNorm over the last dim. With `residual`, returns (y, x + residual)."""
-    if torch is not None and torch.compiler.is_compiling():
+    if compiling():
         from . import torch_ops  # torch_ops imports this module
         return torch_ops.layer_norm(x, weight, bias, eps, residual)
     _check(x, weight, bias, residual)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from . import _registry
 from ._checks import check_float, check_nonempty_rows, check_same_device, check_shape, dtype_name
-from ._compat import is_torch_tensor, needs_autograd, torch
+from ._compat import compiling, is_torch_tensor, needs_autograd, torch
 from ._foreign import on_tensor_device
 from ._launch import as_rows, reference_reason, triton_reason
 from .cross_entropy import REDUCTIONS, inverse_count, reduce_rows, scale_rows_
@@ -258,7 +258,7 @@ def linear_cross_entropy(hidden, weight, target, bias=None, ignore_index: int = 
     Same semantics and extras as vt.kernels.cross_entropy (z_loss, return_z_loss). For "mean" and
     "sum" the gradients are computed during the forward, so backward can run once.
     """
-    if torch is not None and torch.compiler.is_compiling():
+    if compiling():
         if return_z_loss:  # no custom op: eagerly, behind a graph break
             return torch.compiler.disable(linear_cross_entropy)(
                 hidden, weight, target, bias, ignore_index, label_smoothing, reduction,

@@ -8,9 +8,10 @@ the compiler traces without graph breaks; eagerly they call the functional APIs 
 
 from __future__ import annotations
 
-import numbers
+import math
+import warnings
 
-from ._compat import torch
+from ._compat import compiling, torch
 
 if torch is None:
     raise ImportError("vt.kernels.nn defines torch.nn modules and needs torch, which is not "
@@ -29,134 +30,139 @@ from .rotary import apply_rotary
 from .softmax import log_softmax, softmax
 
 
-def _compiling() -> bool:
-    return torch.compiler.is_compiling()
+def _normalized_rows(cls: str, x, normalized_shape: tuple):
+    """x as 2-D rows of its trailing `normalized_shape` dims flattened (the norm kernels take one
+    row dim): a view where the strides allow, else a copy."""
+    if tuple(x.shape[-len(normalized_shape):]) != normalized_shape:
+        # torch's RMSNorm raises ValueError for an input of fewer dims, else RuntimeError
+        few_dims = cls == "RMSNorm" and x.dim() < len(normalized_shape)
+        raise (ValueError if few_dims else RuntimeError)(
+            f"vt.kernels.nn.{cls}: normalized_shape {normalized_shape} expects input of shape "
+            f"(*, {', '.join(map(str, normalized_shape))}), got {tuple(x.shape)}")
+    return x.reshape(-1, math.prod(normalized_shape))
 
 
-def _last_dim_only(cls: str, normalized_shape) -> None:
-    shape = ((normalized_shape,) if isinstance(normalized_shape, numbers.Integral)
-             else tuple(normalized_shape))
-    if len(shape) != 1:
-        raise NotImplementedError(f"vt.kernels.nn.{cls}: normalizing over several trailing dims "
-                                  f"{shape} is not implemented; only the last dim is")
+def _flat(param):
+    """A weight or bias of normalized_shape as one row; its gradient returns in its own shape."""
+    return None if param is None else param.reshape(-1)
 
 
 class RMSNorm(nn.RMSNorm):
-    """torch.nn.RMSNorm over the last dim (eps=None takes torch.finfo(input.dtype).eps)."""
-
-    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
-                 dtype=None):
-        _last_dim_only("RMSNorm", normalized_shape)
-        super().__init__(normalized_shape, eps, elementwise_affine, device=device, dtype=dtype)
+    """torch.nn.RMSNorm (eps=None takes torch.finfo(input.dtype).eps); several trailing dims in
+    normalized_shape are normalized as one flattened row."""
 
     def forward(self, x):
         eps = self.eps if self.eps is not None else torch.finfo(x.dtype).eps
-        fn = torch_ops.rms_norm if _compiling() else rms_norm
-        return fn(x, self.weight, eps)
+        fn = torch_ops.rms_norm if compiling() else rms_norm
+        if self.weight is not None and len(self.normalized_shape) == 1:
+            return fn(x, self.weight, eps)  # the functional checks x's last dim against weight
+        rows = _normalized_rows("RMSNorm", x, self.normalized_shape)
+        return fn(rows, _flat(self.weight), eps).view(x.shape)
 
 
 class LayerNorm(nn.LayerNorm):
-    """torch.nn.LayerNorm over the last dim."""
-
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
-                 device=None, dtype=None):
-        _last_dim_only("LayerNorm", normalized_shape)
-        super().__init__(normalized_shape, eps, elementwise_affine, bias, device=device,
-                         dtype=dtype)
+    """torch.nn.LayerNorm; several trailing dims in normalized_shape are normalized as one
+    flattened row."""
 
     def forward(self, x):
-        fn = torch_ops.layer_norm if _compiling() else layer_norm
-        return fn(x, self.weight, self.bias, self.eps)
+        fn = torch_ops.layer_norm if compiling() else layer_norm
+        if self.weight is not None and len(self.normalized_shape) == 1:
+            return fn(x, self.weight, self.bias, self.eps)  # the functional checks x's last dim
+        rows = _normalized_rows("LayerNorm", x, self.normalized_shape)
+        return fn(rows, _flat(self.weight), _flat(self.bias), self.eps).view(x.shape)
 
 
 class GELU(nn.GELU):
     """torch.nn.GELU (approximate "none" or "tanh")."""
 
     def forward(self, x):
-        fn = torch_ops.gelu if _compiling() else gelu
+        fn = torch_ops.gelu if compiling() else gelu
         return fn(x, self.approximate)
 
 
 class Embedding(nn.Embedding):
-    """torch.nn.Embedding without max_norm, scale_grad_by_freq or sparse gradients.
+    """torch.nn.Embedding, with all its arguments.
 
-    deterministic=True (not a torch argument) sums the weight's gradient in a fixed order, so it
-    is bitwise reproducible.
+    max_norm / norm_type: before each lookup the rows used whose norm exceeds max_norm are
+    rescaled in place on the device (no host sync), outside autograd, as torch does.
+    scale_grad_by_freq divides each row's gradient by its index's count in the input.
+    sparse=True makes the weight's gradient a sparse COO tensor with one entry per token
+    (padding tokens' entries are zero rather than dropped, which would need a host sync; the
+    dense values match torch's); unlike torch it may be combined with scale_grad_by_freq.
+    deterministic=True (not a torch argument) sums the weight's dense gradient in a fixed order,
+    so it is bitwise reproducible.
     """
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
                  _freeze=False, device=None, dtype=None, deterministic=False):
-        for name, value, default in (("max_norm", max_norm, None),
-                                     ("scale_grad_by_freq", scale_grad_by_freq, False),
-                                     ("sparse", sparse, False)):
-            if value != default:
-                raise NotImplementedError(f"vt.kernels.nn.Embedding: {name}={value!r} is not "
-                                          f"implemented ({name}={default} only)")
         super().__init__(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
                          scale_grad_by_freq, sparse, _weight, _freeze, device=device, dtype=dtype)
         self.deterministic = deterministic
 
     def forward(self, input):
-        fn = torch_ops.embedding if _compiling() else embedding
-        return fn(input, self.weight, self.padding_idx, self.deterministic)
+        fn = torch_ops.embedding if compiling() else embedding
+        return fn(input, self.weight, self.padding_idx, self.deterministic,
+                  max_norm=self.max_norm, norm_type=self.norm_type,
+                  scale_grad_by_freq=self.scale_grad_by_freq, sparse=self.sparse)
 
     def extra_repr(self):
         return super().extra_repr() + (", deterministic=True" if self.deterministic else "")
 
 
-def _explicit_dim(cls: str, dim) -> None:
-    if dim is None:
-        raise NotImplementedError(f"vt.kernels.nn.{cls}: dim=None (torch's deprecated implicit "
-                                  "choice of dim) is not implemented; pass dim")
+def _implicit_dim(name: str, ndim: int) -> int:
+    """torch's deprecated dim for dim=None, with its warning: 0 for 0-, 1- and 3-dim inputs, else
+    1 (the dim after a batch dim)."""
+    if not compiling():  # Dynamo cannot trace warnings.warn: a graph break for a message
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                      "to include dim=X as an argument.", stacklevel=5)  # the module's caller
+    return 0 if ndim in (0, 1, 3) else 1
 
 
-class Softmax(nn.Softmax):
-    """torch.nn.Softmax along an explicit dim."""
-
-    def __init__(self, dim=None):
-        _explicit_dim("Softmax", dim)
-        super().__init__(dim)
-
-    def forward(self, x):
-        fn = torch_ops.softmax if _compiling() else softmax
-        return fn(x, self.dim)
-
-
-class LogSoftmax(nn.LogSoftmax):
-    """torch.nn.LogSoftmax along an explicit dim."""
-
-    def __init__(self, dim=None):
-        _explicit_dim("LogSoftmax", dim)
-        super().__init__(dim)
+class _SoftmaxForward:
+    """The forward of Softmax and LogSoftmax: `_eager` (the functional) or, under torch.compile,
+    `_compiled` (the custom op); `_name` is the function torch's warning names."""
 
     def forward(self, x):
-        fn = torch_ops.log_softmax if _compiling() else log_softmax
-        return fn(x, self.dim)
+        dim = self.dim if self.dim is not None else _implicit_dim(self._name, x.dim())
+        fn = self._compiled if compiling() else self._eager
+        return fn(x, dim)
+
+
+class Softmax(_SoftmaxForward, nn.Softmax):
+    """torch.nn.Softmax (dim=None: torch's deprecated implicit dim and its warning, eagerly)."""
+
+    _name = "softmax"
+    _eager = staticmethod(softmax)
+    _compiled = staticmethod(torch_ops.softmax)
+
+
+class LogSoftmax(_SoftmaxForward, nn.LogSoftmax):
+    """torch.nn.LogSoftmax (dim=None: torch's deprecated implicit dim and its warning, eagerly)."""
+
+    _name = "log_softmax"
+    _eager = staticmethod(log_softmax)
+    _compiled = staticmethod(torch_ops.log_softmax)
 
 
 class CrossEntropyLoss(nn.CrossEntropyLoss):
-    """torch.nn.CrossEntropyLoss for class-index targets, without class weights.
+    """torch.nn.CrossEntropyLoss: class-index targets (with ignore_index) or class-probability
+    targets (float, the input's shape), optional class weights (the `weight` buffer, as torch
+    registers it), label smoothing.
 
     Takes input (C,), (N, C) or (N, C, d1, ...) with the classes at dim 1 as torch does; inputs
-    of more than two dims are moved to classes-last once (a copy).
+    of more than two dims (and probability targets with them) are moved to classes-last once (a
+    copy). Under torch.compile, probability targets run eagerly behind a graph break.
     """
 
-    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
-                 reduction="mean", label_smoothing=0.0):
-        if weight is not None:
-            raise NotImplementedError("vt.kernels.nn.CrossEntropyLoss: class weights are not "
-                                      "implemented (weight=None only)")
-        super().__init__(None, size_average, ignore_index, reduce, reduction, label_smoothing)
-
     def forward(self, input, target):
-        if target.is_floating_point():
-            raise NotImplementedError("vt.kernels.nn.CrossEntropyLoss: class probabilities as "
-                                      "targets are not implemented (class indices only)")
         logits = input.movedim(1, -1) if input.dim() > 2 else input
-        fn = torch_ops.cross_entropy if _compiling() else cross_entropy
+        if input.dim() > 2 and target.is_floating_point() and target.dim() == input.dim():
+            target = target.movedim(1, -1)
+        fn = torch_ops.cross_entropy if compiling() else cross_entropy
         return fn(logits, target, ignore_index=self.ignore_index,
-                  label_smoothing=self.label_smoothing, reduction=self.reduction)
+                  label_smoothing=self.label_smoothing, reduction=self.reduction,
+                  weight=self.weight)
 
 
 class _GatedMLP(nn.Module):
@@ -178,7 +184,7 @@ class SwiGLU(_GatedMLP):
     """The LLaMA MLP: down(silu(gate) * up)."""
 
     def forward(self, x):
-        fn = torch_ops.swiglu if _compiling() else swiglu
+        fn = torch_ops.swiglu if compiling() else swiglu
         return self.down(fn(self.gate_up(x)))
 
 
@@ -191,7 +197,7 @@ class GeGLU(_GatedMLP):
         self.approximate = approximate
 
     def forward(self, x):
-        fn = torch_ops.geglu if _compiling() else geglu
+        fn = torch_ops.geglu if compiling() else geglu
         return self.down(fn(self.gate_up(x), approximate=self.approximate))
 
     def extra_repr(self):
@@ -217,7 +223,7 @@ class LinearCrossEntropyLoss(nn.Module):
         self.chunk_size = chunk_size
 
     def forward(self, hidden, weight, target, bias=None):
-        fn = torch_ops.linear_cross_entropy if _compiling() else linear_cross_entropy
+        fn = torch_ops.linear_cross_entropy if compiling() else linear_cross_entropy
         return fn(hidden, weight, target, bias, ignore_index=self.ignore_index,
                   label_smoothing=self.label_smoothing, reduction=self.reduction,
                   chunk_size=self.chunk_size, z_loss=self.z_loss)
@@ -258,7 +264,7 @@ class RotaryEmbedding(nn.Module):
         """(q_out, k_out or None); q, k (batch, heads, seq, head_dim) for layout "bhsd" or
         (batch, seq, heads, head_dim) for "bshd"; position_offset an int or an int tensor
         (batch,)."""
-        if _compiling():
+        if compiling():
             return torch_ops.apply_rotary(q, k, self.cos, self.sin, position_offset,
                                           self.interleaved, layout)
         return apply_rotary(q, k, self.cos, self.sin, position_offset, self.interleaved, layout)

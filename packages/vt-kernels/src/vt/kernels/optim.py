@@ -8,12 +8,13 @@ writes the rounded value into the (bf16 / fp16) param. Math in float32, equal to
 
 Impl signatures (registry kernels "adamw" and "sgd"; `backward` is None):
   adamw: forward(group, params, grads, exp_avgs, exp_avg_sqs, masters, step, lr, beta1, beta2, eps,
-                 weight_decay, maximize)
+                 weight_decay, maximize[, max_exp_avg_sqs])
   sgd:   forward(group, params, grads, momentum_buffers, masters, lr, momentum, dampening,
                  weight_decay, nesterov, maximize, first_step)
   `group` is the cached `_Group` of these tensors (dtypes, sizes, the Triton table); the lists
   hold only its tensors; `masters` is None or a float32 list; `step` is a number, a float32 scalar
-  tensor or a list of them (one per tensor). supports(group, ...) takes the same arguments.
+  tensor or a list of them (one per tensor); `max_exp_avg_sqs` (amsgrad's running maxima of
+  exp_avg_sq) is passed only with amsgrad. supports(group, ...) takes the same arguments.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ SGD_KERNEL = "sgd"
 
 # The table: `num_tensors` first-chunk indices, then one row of _FIELDS int64 per tensor holding
 # (the kernels read these positions): param, grad, exp_avg or momentum buffer, exp_avg_sq,
-# master param, step tensor (pointers, 0 when absent), numel.
+# master param, step tensor, amsgrad's max_exp_avg_sq (pointers, 0 when absent), numel.
 _FIELDS = tl.constexpr(8)
-_PARAM, _GRAD, _STATE1, _STATE2, _MASTER, _STEP, _NUMEL = range(7)
+_PARAM, _GRAD, _STATE1, _STATE2, _MASTER, _STEP, _NUMEL, _MAX_STATE = range(8)
 _BLOCK = 1024
 _BLOCKS_PER_CHUNK = 8
 _CHUNK = _BLOCK * _BLOCKS_PER_CHUNK
@@ -71,17 +72,21 @@ def _locate(TABLE, num_tensors, BLOCK: tl.constexpr, BLOCKS_PER_CHUNK: tl.conste
 # The update of one block. `mask` and `other` are None on full blocks: unmasked loads and stores
 # vectorize, masked ones (whose mask the compiler cannot prove uniform) do not.
 @triton.jit
-def _adamw_block(P, G, M, V, W, offs, mask, other, decay, beta1, one_minus_beta1, beta2,
+def _adamw_block(P, G, M, V, VMAX, W, offs, mask, other, decay, beta1, one_minus_beta1, beta2,
                  one_minus_beta2, eps, step_size, bc2_sqrt, HAS_MASTER: tl.constexpr,
-                 MAXIMIZE: tl.constexpr):
-    # W is the master copy when there is one, else P itself.
+                 MAXIMIZE: tl.constexpr, AMSGRAD: tl.constexpr):
+    # W is the master copy when there is one, else P itself; VMAX is read only with AMSGRAD.
     g = tl.load(G + offs, mask=mask, other=other).to(tl.float32)
     if MAXIMIZE:
         g = -g
     x = tl.load(W + offs, mask=mask, other=other).to(tl.float32) * decay
     m = beta1 * tl.load(M + offs, mask=mask, other=other).to(tl.float32) + one_minus_beta1 * g
     v = beta2 * tl.load(V + offs, mask=mask, other=other).to(tl.float32) + one_minus_beta2 * (g * g)
-    x = x - step_size * tl.div_rn(m, tl.div_rn(tl.sqrt_rn(v), bc2_sqrt) + eps)
+    v_denom = v
+    if AMSGRAD:  # the denominator takes the largest exp_avg_sq so far
+        v_denom = tl.maximum(tl.load(VMAX + offs, mask=mask, other=other).to(tl.float32), v)
+        tl.store(VMAX + offs, v_denom.to(VMAX.dtype.element_ty), mask=mask)
+    x = x - step_size * tl.div_rn(m, tl.div_rn(tl.sqrt_rn(v_denom), bc2_sqrt) + eps)
     tl.store(M + offs, m.to(M.dtype.element_ty), mask=mask)
     tl.store(V + offs, v.to(V.dtype.element_ty), mask=mask)
     tl.store(W + offs, x.to(W.dtype.element_ty), mask=mask)
@@ -95,8 +100,8 @@ def _adamw_kernel(TABLE, num_tensors, STEP, lr, decay, beta1, one_minus_beta1, b
                   one_minus_beta2, log2_beta1, log2_beta2, eps, step_size, bc2_sqrt,
                   P_TYPE: tl.constexpr, G_TYPE: tl.constexpr, S_TYPE: tl.constexpr,
                   HAS_MASTER: tl.constexpr, STEP_MODE: tl.constexpr, MAXIMIZE: tl.constexpr,
-                  ALIGNED: tl.constexpr, TENSORS_POW2: tl.constexpr, BLOCK: tl.constexpr,
-                  BLOCKS_PER_CHUNK: tl.constexpr):
+                  AMSGRAD: tl.constexpr, ALIGNED: tl.constexpr, TENSORS_POW2: tl.constexpr,
+                  BLOCK: tl.constexpr, BLOCKS_PER_CHUNK: tl.constexpr):
     row, start, full_blocks = _locate(TABLE, num_tensors, BLOCK, BLOCKS_PER_CHUNK, TENSORS_POW2)
     p = tl.load(row + 0).to(tl.pointer_type(P_TYPE))
     g = tl.load(row + 1).to(tl.pointer_type(G_TYPE))
@@ -106,12 +111,17 @@ def _adamw_kernel(TABLE, num_tensors, STEP, lr, decay, beta1, one_minus_beta1, b
         w = tl.load(row + 4).to(tl.pointer_type(tl.float32))
     else:
         w = p
+    if AMSGRAD:
+        vmax = tl.load(row + 7).to(tl.pointer_type(S_TYPE))
+    else:
+        vmax = v
     if ALIGNED:  # every base is 16-byte aligned: full blocks get vector loads
         p = tl.multiple_of(p, 16)
         g = tl.multiple_of(g, 16)
         m = tl.multiple_of(m, 16)
         v = tl.multiple_of(v, 16)
         w = tl.multiple_of(w, 16)
+        vmax = tl.multiple_of(vmax, 16)
     # STEP_MODE 0: bias corrections came from the host; 1: one step tensor; 2: one per tensor.
     if STEP_MODE != 0:
         if STEP_MODE == 1:
@@ -122,13 +132,14 @@ def _adamw_kernel(TABLE, num_tensors, STEP, lr, decay, beta1, one_minus_beta1, b
         bc2_sqrt = tl.sqrt_rn(1.0 - tl.exp2(step * log2_beta2))
     for i in range(0, full_blocks):
         offs = start + i * BLOCK + tl.arange(0, BLOCK)
-        _adamw_block(p, g, m, v, w, offs, None, None, decay, beta1, one_minus_beta1, beta2,
-                     one_minus_beta2, eps, step_size, bc2_sqrt, HAS_MASTER, MAXIMIZE)
+        _adamw_block(p, g, m, v, vmax, w, offs, None, None, decay, beta1, one_minus_beta1,
+                     beta2, one_minus_beta2, eps, step_size, bc2_sqrt, HAS_MASTER, MAXIMIZE,
+                     AMSGRAD)
     if full_blocks < BLOCKS_PER_CHUNK:  # the tensor's tail
         offs = start + full_blocks * BLOCK + tl.arange(0, BLOCK)
-        _adamw_block(p, g, m, v, w, offs, offs < tl.load(row + 6), 0.0, decay, beta1,
+        _adamw_block(p, g, m, v, vmax, w, offs, offs < tl.load(row + 6), 0.0, decay, beta1,
                      one_minus_beta1, beta2, one_minus_beta2, eps, step_size, bc2_sqrt,
-                     HAS_MASTER, MAXIMIZE)
+                     HAS_MASTER, MAXIMIZE, AMSGRAD)
 
 
 @triton.jit
@@ -406,12 +417,14 @@ def _first(items):
 
 
 def _triton_adamw(group, params, grads, exp_avgs, exp_avg_sqs, masters, step, lr, beta1, beta2,
-                  eps, weight_decay, maximize):
+                  eps, weight_decay, maximize, max_exp_avg_sqs=None):
     step_mode = 2 if isinstance(step, (list, tuple)) else 0 if isinstance(step, (int, float)) else 1
     if group.table is None:
         fields = {_PARAM: params, _GRAD: grads, _STATE1: exp_avgs, _STATE2: exp_avg_sqs}
         if masters is not None:
             fields[_MASTER] = masters
+        if max_exp_avg_sqs is not None:
+            fields[_MAX_STATE] = max_exp_avg_sqs
         if step_mode == 2:  # the plan's cache key holds these pointers too
             fields[_STEP] = step
         group.build_table(fields, like=params[0])
@@ -426,7 +439,7 @@ def _triton_adamw(group, params, grads, exp_avgs, exp_avg_sqs, masters, step, lr
         math.log2(beta2) if beta2 > 0 else -math.inf, eps, step_size, bc2_sqrt,
         P_TYPE=_TL_DTYPES[group.param_dtype], G_TYPE=_TL_DTYPES[group.grad_dtype],
         S_TYPE=_TL_DTYPES[group.state_dtype], HAS_MASTER=group.has_master, STEP_MODE=step_mode,
-        MAXIMIZE=maximize, ALIGNED=group.aligned,
+        MAXIMIZE=maximize, AMSGRAD=max_exp_avg_sqs is not None, ALIGNED=group.aligned,
         TENSORS_POW2=triton.next_power_of_2(num_tensors), BLOCK=_BLOCK,
         BLOCKS_PER_CHUNK=_BLOCKS_PER_CHUNK, num_warps=4)
 
@@ -438,7 +451,7 @@ def _triton_adamw_supports(group, params, grads, exp_avgs, exp_avg_sqs, masters,
 
 
 def _reference_adamw(group, params, grads, exp_avgs, exp_avg_sqs, masters, step, lr, beta1, beta2,
-                     eps, weight_decay, maximize):
+                     eps, weight_decay, maximize, max_exp_avg_sqs=None):
     for i, (p, g, m, v) in enumerate(zip(params, grads, exp_avgs, exp_avg_sqs)):
         s = step[i] if isinstance(step, (list, tuple)) else step
         target = masters[i] if masters is not None else p
@@ -448,7 +461,11 @@ def _reference_adamw(group, params, grads, exp_avgs, exp_avg_sqs, masters, step,
         v32 = beta2 * v.float() + (1.0 - beta2) * g * g
         step_size = lr / (1.0 - beta1 ** s)
         bc2_sqrt = (1.0 - beta2 ** s) ** 0.5
-        x = x - step_size * m32 / (v32.sqrt() / bc2_sqrt + eps)
+        v_denom = v32
+        if max_exp_avg_sqs is not None:
+            v_denom = torch.maximum(max_exp_avg_sqs[i].float(), v32)
+            max_exp_avg_sqs[i].copy_(v_denom)
+        x = x - step_size * m32 / (v_denom.sqrt() / bc2_sqrt + eps)
         m.copy_(m32)
         v.copy_(v32)
         target.copy_(x)
@@ -477,25 +494,32 @@ def _check_adam_hyper(op, lr, beta1, beta2, eps, weight_decay):
 
 @foreign_arrays
 def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps, weight_decay,
-               maximize=False, master_params=None, amsgrad=False):
+               maximize=False, master_params=None, amsgrad=False, max_exp_avg_sqs=None):
     """One AdamW step (torch.optim.AdamW's math) on lists of tensors, in place.
 
     `step` is the step number after this update's increment: a Python number, a float32 scalar
     tensor on the params' device (read in the kernel: no sync) or a list of such tensors, one per
     param. `master_params`: None, or a list of float32 tensors (None entries for params updated
     in place); the update runs on the master and the param receives its rounded value.
+    `amsgrad=True` needs `max_exp_avg_sqs` (states like exp_avg_sqs, zeros at the first step):
+    each becomes max(itself, exp_avg_sq) and takes exp_avg_sq's place in the denominator.
     """
     op = "adamw_step"
-    if amsgrad:
-        raise NotImplementedError(f"{op}: amsgrad is not implemented")
     lr, beta1, beta2, eps, weight_decay = (
         _scalar(op, name, value) for name, value in
         (("lr", lr), ("beta1", beta1), ("beta2", beta2), ("eps", eps),
          ("weight_decay", weight_decay)))
     _check_adam_hyper(op, lr, beta1, beta2, eps, weight_decay)
     steps = list(step) if isinstance(step, (list, tuple)) else None
+    states = {"exp_avg": exp_avgs, "exp_avg_sq": exp_avg_sqs}
+    if amsgrad:
+        if max_exp_avg_sqs is None:
+            raise RuntimeError(f"{op}: amsgrad needs max_exp_avg_sqs")
+        states["max_exp_avg_sq"] = max_exp_avg_sqs
+    else:
+        max_exp_avg_sqs = None  # torch ignores them without amsgrad
     _same_length(op, params, grads=grads, exp_avgs=exp_avgs, exp_avg_sqs=exp_avg_sqs,
-                 master_params=master_params, steps=steps)
+                 max_exp_avg_sqs=max_exp_avg_sqs, master_params=master_params, steps=steps)
     if steps is None:
         if isinstance(step, bool):
             raise TypeError(f"{op}: step must be a number or a float32 tensor, got bool")
@@ -506,13 +530,14 @@ def adamw_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
             step = float(step)
         elif params:
             _check_step_tensor(op, step, params[0], "step")
-    groups = _plan(op, params, grads, {"exp_avg": exp_avgs, "exp_avg_sq": exp_avg_sqs},
-                   master_params, steps)
+    groups = _plan(op, params, grads, states, master_params, steps)
     for group in groups:
         args = (group, group.take(params), group.take(grads), group.take(exp_avgs),
                 group.take(exp_avg_sqs), group.take(master_params) if group.has_master else None,
                 group.take(steps) if steps is not None else step, lr, beta1, beta2, eps,
                 weight_decay, bool(maximize))
+        if max_exp_avg_sqs is not None:
+            args += (group.take(max_exp_avg_sqs),)
         _registry.select(ADAMW_KERNEL, *args).forward(*args)
 
 
@@ -653,20 +678,18 @@ if torch is not None:
                 yield p, p.grad
 
     class AdamW(_FusedOptimizer):
-        """torch.optim.AdamW with the fused multi-tensor step (amsgrad not supported).
+        """torch.optim.AdamW with the fused multi-tensor step.
 
         `master_weights=True` keeps a float32 copy (and float32 states) for bf16/fp16 params.
         """
 
-        _FLOAT32_STATE = ("exp_avg", "exp_avg_sq")
+        _FLOAT32_STATE = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
         def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                      amsgrad=False, *, maximize=False, master_weights=False):
-            if amsgrad:
-                raise NotImplementedError("vt.kernels.optim.AdamW: amsgrad is not implemented")
             _check_adam_hyper("AdamW", float(lr), betas[0], betas[1], eps, weight_decay)
             defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
-                        "amsgrad": False, "maximize": maximize, "master_weights": master_weights}
+                        "amsgrad": amsgrad, "maximize": maximize, "master_weights": master_weights}
             super().__init__(params, defaults)
 
         @torch.no_grad()
@@ -676,9 +699,9 @@ if torch is not None:
                 with torch.enable_grad():
                     loss = closure()
             for group in self.param_groups:
-                if group.get("amsgrad"):
-                    raise NotImplementedError("vt.kernels.optim.AdamW: amsgrad is not implemented")
+                amsgrad = group["amsgrad"]
                 params, grads, avgs, avg_sqs, steps, masters = [], [], [], [], [], []
+                max_avg_sqs = [] if amsgrad else None
                 for p, grad in self._grads(group):
                     state = self.state[p]
                     master = self._master(group, p, state)
@@ -687,6 +710,8 @@ if torch is not None:
                         state["step"] = torch.zeros((), dtype=torch.float32, device=p.device)
                         state["exp_avg"] = torch.zeros_like(p, dtype=state_dtype)
                         state["exp_avg_sq"] = torch.zeros_like(p, dtype=state_dtype)
+                        if amsgrad:
+                            state["max_exp_avg_sq"] = torch.zeros_like(p, dtype=state_dtype)
                     elif state["step"].device != p.device or state["step"].dtype != torch.float32:
                         # a state dict from torch's AdamW keeps step on the CPU
                         state["step"] = state["step"].to(device=p.device, dtype=torch.float32)
@@ -696,13 +721,16 @@ if torch is not None:
                     avg_sqs.append(state["exp_avg_sq"])
                     steps.append(state["step"])
                     masters.append(master)
+                    if amsgrad:
+                        max_avg_sqs.append(state["max_exp_avg_sq"])
                 if not params:
                     continue
                 torch._foreach_add_(steps, 1.0)
                 beta1, beta2 = group["betas"]
                 adamw_step(params, grads, avgs, avg_sqs, steps, group["lr"], beta1, beta2,
                            group["eps"], group["weight_decay"], maximize=group["maximize"],
-                           master_params=masters if any(m is not None for m in masters) else None)
+                           master_params=masters if any(m is not None for m in masters) else None,
+                           amsgrad=amsgrad, max_exp_avg_sqs=max_avg_sqs)
             return loss
 
     class SGD(_FusedOptimizer):

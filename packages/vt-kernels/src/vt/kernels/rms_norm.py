@@ -14,7 +14,7 @@ from ._checks import check_float, check_nonempty_rows, check_same_device, check_
 from ._arrays import column_sum, empty, empty_like
 from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
-from ._compat import needs_autograd, torch
+from ._compat import compiling, needs_autograd, torch
 from ._launch import (as_rows, backward_programs, pipeline_stages, reference_reason, row_launch,
                       triton_reason)
 from ._norm_grads import norm_param_grads
@@ -249,7 +249,7 @@ def _check(x, weight, residual):
 @foreign_arrays
 def rms_norm(x, weight=None, eps: float = 1e-6, residual=None):
     """RMSNorm over the last dim. With `residual`, returns (y, x + residual)."""
-    if torch is not None and torch.compiler.is_compiling():
+    if compiling():
         from . import torch_ops  # torch_ops imports this module
         return torch_ops.rms_norm(x, weight, eps, residual)
     _check(x, weight, residual)

@@ -15,7 +15,7 @@ import triton.language as tl
 from . import _registry
 from ._arrays import empty_like
 from ._checks import check_float, check_same_device, check_shape
-from ._compat import needs_autograd, torch
+from ._compat import compiling, needs_autograd, torch
 from ._fast_launch import fast_launch
 from ._foreign import foreign_arrays
 from ._launch import as_rows, reference_reason, row_launch, triton_reason
@@ -222,7 +222,7 @@ def _apply(op, x, dim, log):
 @foreign_arrays
 def softmax(x, dim: int = -1):
     """Softmax along `dim` (float32 math, output in x's dtype)."""
-    if torch is not None and torch.compiler.is_compiling():
+    if compiling():
         from . import torch_ops  # torch_ops imports this module
         return torch_ops.softmax(x, dim)
     return _apply("softmax", x, dim, False)
@@ -231,7 +231,7 @@ def softmax(x, dim: int = -1):
 @foreign_arrays
 def log_softmax(x, dim: int = -1):
     """Log-softmax along `dim` (float32 math, output in x's dtype)."""
-    if torch is not None and torch.compiler.is_compiling():
+    if compiling():
         from . import torch_ops  # torch_ops imports this module
         return torch_ops.log_softmax(x, dim)
     return _apply("log_softmax", x, dim, True)

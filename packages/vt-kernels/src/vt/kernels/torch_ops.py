@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from ._compat import needs_autograd, torch
+from ._compat import torch
 
 if torch is None:
     raise ImportError("vt.kernels.torch_ops registers torch.library custom ops and needs torch, "
@@ -42,11 +42,14 @@ from .attention import attention_forward
 from .cross_entropy import KERNEL as _CE_KERNEL
 from .cross_entropy import _check as _cross_entropy_check
 from .cross_entropy import cross_entropy_backward as _cross_entropy_backward
+from .cross_entropy import cross_entropy as _eager_cross_entropy
 from .cross_entropy import cross_entropy_forward, reduce_rows
+from .cross_entropy import mean_denominator as _ce_mean_denominator
 from .embedding import _check as _embedding_check
 from .embedding import _padding as _embedding_padding
 from .embedding import embedding_backward as _embedding_backward
 from .embedding import embedding_forward
+from .embedding import embedding_renorm_ as _embedding_renorm_
 from .layer_norm import _check as _layer_norm_check
 from .layer_norm import layer_norm_backward as _layer_norm_backward
 from .layer_norm import layer_norm_forward
@@ -58,7 +61,7 @@ from .rms_norm import _check as _rms_norm_check
 from .rms_norm import rms_norm_backward as _rms_norm_backward
 from .rms_norm import rms_norm_forward
 from .rotary import _check as _rotary_check
-from .rotary import rotary_backward, rotary_forward
+from .rotary import rotary_backward, rotary_forward, rotary_table_backward
 from .softmax import _normalize_dim as _softmax_normalize_dim
 from .softmax import log_softmax_backward as _log_softmax_backward
 from .softmax import log_softmax_forward, softmax_forward
@@ -343,7 +346,8 @@ def log_softmax(x, dim: int = -1):
 
 
 def _rotary_ops(name, offset_type):
-    """The op pair of one position_offset schema type, offset_type ("SymInt" or "Tensor")."""
+    """The ops (forward, x backward, cos/sin table backward) of one position_offset schema type,
+    offset_type ("SymInt" or "Tensor")."""
     rest = f"Tensor cos, Tensor sin, {offset_type} position_offset, bool interleaved, str layout"
 
     @_op(name, f"(Tensor q, Tensor? k, {rest}) -> Tensor[]")
@@ -364,25 +368,42 @@ def _rotary_ops(name, offset_type):
     def _(dq, dk, cos, sin, position_offset, interleaved, layout):
         return [_like(dq)] + ([_like(dk)] if dk is not None else [])
 
+    @_op(f"{name}_table_backward",
+         f"(Tensor q, Tensor? k, Tensor dq, Tensor? dk, {rest}) -> Tensor[]")
+    def table_bwd(q, k, dq, dk, cos, sin, position_offset, interleaved, layout):
+        return list(rotary_table_backward(q, k, dq, dk, cos, sin, position_offset, interleaved,
+                                          layout))
+
+    @table_bwd.register_fake
+    def _(q, k, dq, dk, cos, sin, position_offset, interleaved, layout):
+        return [_like(cos), _like(sin)]
+
     backward_op = getattr(torch.ops.vt_kernels, f"{name}_backward")
+    table_backward_op = getattr(torch.ops.vt_kernels, f"{name}_table_backward")
 
     def setup(ctx, inputs, output):
-        _, k, cos, sin, offset, interleaved, layout = inputs
-        if isinstance(offset, Tensor):
-            ctx.save_for_backward(cos, sin, offset)
-        else:
-            ctx.save_for_backward(cos, sin)
-            ctx.offset = offset
+        q, k, cos, sin, offset, interleaved, layout = inputs
+        # Learned tables need q and k in the backward; fixed ones only the tables.
+        ctx.tables_need_grad = ctx.needs_input_grad[2] or ctx.needs_input_grad[3]
+        inputs_kept = (q, k) if ctx.tables_need_grad else (None, None)
+        ctx.save_for_backward(cos, sin, offset if isinstance(offset, Tensor) else None,
+                              *inputs_kept)
+        ctx.offset = None if isinstance(offset, Tensor) else offset
         ctx.args = (interleaved, layout)
         ctx.has_k = k is not None
 
     def grad(ctx, grads):
-        cos, sin, *offsets = ctx.saved_tensors
-        offset = offsets[0] if offsets else ctx.offset
+        cos, sin, offset, q, k = ctx.saved_tensors
+        offset = offset if offset is not None else ctx.offset
         dq = grads[0]
         dk = grads[1] if ctx.has_k else None
-        d = backward_op(dq, dk, cos, sin, offset, *ctx.args)
-        return d[0], d[1] if ctx.has_k else None, None, None, None, None, None
+        dq_in = dk_in = dcos = dsin = None
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            d = backward_op(dq, dk, cos, sin, offset, *ctx.args)
+            dq_in, dk_in = d[0], d[1] if ctx.has_k else None
+        if ctx.tables_need_grad:
+            dcos, dsin = table_backward_op(q, k, dq, dk, cos, sin, offset, *ctx.args)
+        return dq_in, dk_in, dcos, dsin, None, None, None
 
     fwd.register_autograd(grad, setup_context=setup)
 
@@ -396,9 +417,6 @@ def apply_rotary(q, k, cos, sin, position_offset=0, interleaved: bool = False,
     """vt.kernels.apply_rotary as a custom op: (q_out, k_out or None); position_offset an int
     or an int tensor (batch,) of per-sequence offsets."""
     offsets = _rotary_check(q, k, cos, sin, position_offset, layout)
-    if needs_autograd(cos, sin):
-        raise NotImplementedError("apply_rotary: gradients for the cos/sin tables are not "
-                                  "implemented (detach them)")
     op = (torch.ops.vt_kernels.apply_rotary if isinstance(offsets, int)
           else torch.ops.vt_kernels.apply_rotary_offsets)
     out = op(q, k, cos, sin, offsets, bool(interleaved), layout)
@@ -532,18 +550,20 @@ def geglu(x, up=None, approximate: str = "none"):
 
 
 # ---------------------------------------------------------------------------------------------
-# cross_entropy (class indices along the last dim)
+# cross_entropy (class indices along the last dim; class probabilities run eagerly)
 
 
 @_op("cross_entropy")
 def _cross_entropy(logits: Tensor, target: Tensor, ignore_index: int, label_smoothing: float,
-                   z_loss: float, reduction: str) -> tuple[Tensor, Tensor]:
+                   z_loss: float, reduction: str,
+                   weight: Tensor | None = None) -> tuple[Tensor, Tensor]:
     rows, targets = as_rows(logits), target.reshape(-1)
-    loss_rows, lse = cross_entropy_forward(rows, targets, ignore_index, label_smoothing, z_loss)
+    loss_rows, lse = cross_entropy_forward(rows, targets, ignore_index, label_smoothing, z_loss,
+                                           weight=weight)
     backend = _registry.select(_CE_KERNEL, rows, targets, ignore_index, label_smoothing,
-                               z_loss).backend
+                               z_loss, weight).backend
     loss, _, _ = reduce_rows(backend, loss_rows, lse, targets, ignore_index, z_loss, reduction,
-                             dtype_name(logits), False)
+                             dtype_name(logits), False, weight)
     if reduction == "none":
         # float32 logits give the per-row buffer itself; a copy keeps outputs from aliasing.
         loss = loss.view(target.shape).clone() if loss is loss_rows else loss.view(target.shape)
@@ -551,56 +571,63 @@ def _cross_entropy(logits: Tensor, target: Tensor, ignore_index: int, label_smoo
 
 
 @_cross_entropy.register_fake
-def _(logits, target, ignore_index, label_smoothing, z_loss, reduction):
+def _(logits, target, ignore_index, label_smoothing, z_loss, reduction, weight=None):
     loss_shape = tuple(target.shape) if reduction == "none" else ()
     return _like(logits, loss_shape), _like(logits, (_rows_count(logits),), torch.float32)
 
 
-def _per_row_grad(grad, target, ignore_index, reduction):
+def _per_row_grad(grad, target, ignore_index, reduction, weight=None):
     """The upstream gradient of the reduced loss as the float32 gradient of each row's loss."""
     grad_rows = grad.float().reshape(-1)
     if reduction == "mean":
-        grad_rows = grad_rows / (target != ignore_index).sum(dtype=torch.float32)
+        grad_rows = grad_rows / _ce_mean_denominator(target, ignore_index, weight)
     return grad_rows
 
 
 @_op("cross_entropy_backward")
 def _cross_entropy_bwd(grad: Tensor, logits: Tensor, target: Tensor, lse: Tensor,
                        ignore_index: int, label_smoothing: float, z_loss: float,
-                       reduction: str) -> Tensor:
+                       reduction: str, weight: Tensor | None = None) -> Tensor:
     targets = target.reshape(-1)
-    grad_rows = _per_row_grad(grad, targets, ignore_index, reduction)
+    grad_rows = _per_row_grad(grad, targets, ignore_index, reduction, weight)
     dlogits = _cross_entropy_backward(as_rows(logits), targets, lse, grad_rows, ignore_index,
-                                      label_smoothing, z_loss)
+                                      label_smoothing, z_loss, weight=weight)
     return dlogits.view(logits.shape)
 
 
 @_cross_entropy_bwd.register_fake
-def _(grad, logits, target, lse, ignore_index, label_smoothing, z_loss, reduction):
+def _(grad, logits, target, lse, ignore_index, label_smoothing, z_loss, reduction, weight=None):
     return _like(logits)
 
 
 def _cross_entropy_setup(ctx, inputs, output):
-    logits, target, *args = inputs
-    ctx.save_for_backward(logits, target, output[1])
-    ctx.args = tuple(args)
+    logits, target, ignore_index, label_smoothing, z_loss, reduction, weight = inputs
+    ctx.save_for_backward(logits, target, output[1], weight)
+    ctx.args = (ignore_index, label_smoothing, z_loss, reduction)
 
 
 def _cross_entropy_grad(ctx, grad, _dlse):
-    logits, target, lse = ctx.saved_tensors
-    dlogits = torch.ops.vt_kernels.cross_entropy_backward(grad, logits, target, lse, *ctx.args)
-    return dlogits, None, None, None, None, None
+    logits, target, lse, weight = ctx.saved_tensors
+    dlogits = torch.ops.vt_kernels.cross_entropy_backward(grad, logits, target, lse, *ctx.args,
+                                                          weight)
+    return dlogits, None, None, None, None, None, None
 
 
 _cross_entropy.register_autograd(_cross_entropy_grad, setup_context=_cross_entropy_setup)
 
 
 def cross_entropy(logits, target, ignore_index: int = -100, label_smoothing: float = 0.0,
-                  z_loss: float = 0.0, reduction: str = "mean"):
-    """vt.kernels.cross_entropy as a custom op (no inplace_backward, no return_z_loss)."""
-    _cross_entropy_check(logits, target, float(label_smoothing), reduction)
+                  z_loss: float = 0.0, reduction: str = "mean", weight=None):
+    """vt.kernels.cross_entropy as a custom op (no inplace_backward, no return_z_loss); class-
+    probability targets run the eager function behind a graph break."""
+    if target.is_floating_point():
+        return torch.compiler.disable(_eager_cross_entropy)(
+            logits, target, ignore_index, label_smoothing, z_loss, reduction, weight=weight)
+    _cross_entropy_check(logits, target, float(label_smoothing), reduction, weight, float(z_loss),
+                         ignore_index)
     return torch.ops.vt_kernels.cross_entropy(logits, target, int(ignore_index),
-                                              float(label_smoothing), float(z_loss), reduction)[0]
+                                              float(label_smoothing), float(z_loss), reduction,
+                                              weight)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -685,48 +712,76 @@ def linear_cross_entropy(hidden, weight, target, bias=None, ignore_index: int = 
 # embedding
 
 
+# scale_grad_by_freq and sparse only change the backward; max_norm is a separate op that rescales
+# weight in place before the lookup (as torch.embedding_renorm_), outside autograd.
 @_op("embedding")
-def _embedding(indices: Tensor, weight: Tensor, padding_idx: int | None,
-               deterministic: bool) -> Tensor:
+def _embedding(indices: Tensor, weight: Tensor, padding_idx: int | None, deterministic: bool,
+               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     return embedding_forward(indices.reshape(-1), weight).view(*indices.shape, weight.shape[1])
 
 
 @_embedding.register_fake
-def _(indices, weight, padding_idx, deterministic):
+def _(indices, weight, padding_idx, deterministic, scale_grad_by_freq=False, sparse=False):
     return _like(weight, (*indices.shape, weight.shape[1]))
 
 
 @_op("embedding_backward")
 def _embedding_bwd(dy: Tensor, indices: Tensor, num_weights: int, padding_idx: int | None,
-                   deterministic: bool) -> Tensor:
+                   deterministic: bool, scale_grad_by_freq: bool = False,
+                   sparse: bool = False) -> Tensor:
     return _embedding_backward(as_rows(dy), indices.reshape(-1), num_weights, padding_idx,
-                               deterministic)
+                               deterministic, scale_grad_by_freq=scale_grad_by_freq,
+                               sparse=sparse)
 
 
 @_embedding_bwd.register_fake
-def _(dy, indices, num_weights, padding_idx, deterministic):
+def _(dy, indices, num_weights, padding_idx, deterministic, scale_grad_by_freq=False,
+      sparse=False):
+    if sparse:  # one entry per token, as the real op
+        tokens = indices.numel()
+        return torch.sparse_coo_tensor(indices.new_empty((1, tokens), dtype=torch.int64),
+                                       dy.new_empty((tokens, dy.shape[-1])),
+                                       (num_weights, dy.shape[-1]), check_invariants=False)
     return _like(dy, (num_weights, dy.shape[-1]))
 
 
 def _embedding_setup(ctx, inputs, output):
-    indices, weight, padding_idx, deterministic = inputs
+    indices, weight, padding_idx, deterministic, scale_grad_by_freq, sparse = inputs
     ctx.save_for_backward(indices)
-    ctx.args = (weight.shape[0], padding_idx, deterministic)
+    ctx.args = (weight.shape[0], padding_idx, deterministic, scale_grad_by_freq, sparse)
 
 
 def _embedding_grad(ctx, dy):
     indices, = ctx.saved_tensors
-    return None, torch.ops.vt_kernels.embedding_backward(dy, indices, *ctx.args), None, None
+    dw = torch.ops.vt_kernels.embedding_backward(dy, indices, *ctx.args)
+    return None, dw, None, None, None, None
 
 
 _embedding.register_autograd(_embedding_grad, setup_context=_embedding_setup)
 
 
-def embedding(indices, weight, padding_idx=None, deterministic=False):
-    """vt.kernels.embedding as a custom op."""
+@torch.library.custom_op(f"{NAMESPACE}::embedding_renorm_", mutates_args=("weight",))
+def _embedding_renorm(weight: Tensor, indices: Tensor, max_norm: float,
+                      norm_type: float) -> None:
+    _embedding_renorm_(weight, indices, max_norm, norm_type)
+
+
+@_embedding_renorm.register_fake
+def _(weight, indices, max_norm, norm_type):
+    return None
+
+
+def embedding(indices, weight, padding_idx=None, deterministic=False, *, max_norm=None,
+              norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+    """vt.kernels.embedding as custom ops."""
     _embedding_check("embedding", indices, weight)
     padding_idx = _embedding_padding("embedding", padding_idx, weight.shape[0])
-    return torch.ops.vt_kernels.embedding(indices, weight, padding_idx, bool(deterministic))
+    if max_norm is not None:
+        with torch.no_grad():  # as F.embedding: the rescale is not part of the graph
+            torch.ops.vt_kernels.embedding_renorm_(weight, indices, float(max_norm),
+                                                   float(norm_type))
+    return torch.ops.vt_kernels.embedding(indices, weight, padding_idx, bool(deterministic),
+                                          bool(scale_grad_by_freq), bool(sparse))
 
 
 # ---------------------------------------------------------------------------------------------

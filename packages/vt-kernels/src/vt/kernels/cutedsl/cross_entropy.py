@@ -462,7 +462,9 @@ def _backward(logits, target, lse, grad_per_row, ignore_index, label_smoothing, 
     return dlogits
 
 
-def _supports(logits, target, ignore_index, label_smoothing, z_loss):
+def _supports(logits, target, ignore_index, label_smoothing, z_loss, weight=None):
+    if weight is not None:
+        return "class weights are not implemented in the CuTeDSL kernel"
     reason = C.tensors_reason(logits)
     if reason is not None:
         return reason
@@ -479,12 +481,12 @@ def _supports(logits, target, ignore_index, label_smoothing, z_loss):
     return None
 
 
-def _faster(logits, target, ignore_index, label_smoothing, z_loss):
+def _faster(logits, target, ignore_index, label_smoothing, z_loss, weight=None):
     """Where this backend beats Triton (the registry's per-input preference, declared in
     __init__; one H200, bf16): rows read with accesses of 4 bytes or more, e.g. (8192, 32768)
     forward 0.127 vs 0.166 ms and in place 0.300 vs 0.421 ms; rows of odd length (one 2-byte
     element per access) are faster on Triton (50257: 0.333 vs 0.166 ms)."""
-    if _supports(logits, target, ignore_index, label_smoothing, z_loss) is not None:
+    if _supports(logits, target, ignore_index, label_smoothing, z_loss, weight) is not None:
         return False
     return C.vector_width(logits.shape[1], (logits,), ()) * logits.element_size() >= 4
 

@@ -367,8 +367,10 @@ def _backward(dy, indices, num_weights, padding_idx, deterministic):
     return dw
 
 
-def _supports(indices, rows):
+def _supports(indices, rows, scale_grad_by_freq=False):
     """`rows` is the weight (forward) or dy (backward): 2-D, unit stride along dim."""
+    if scale_grad_by_freq:
+        return "the CuTeDSL embedding backward does not divide by index counts (scale_grad_by_freq)"
     if not is_torch_tensor(indices) or dtype_name(indices) not in INDEX_DTYPES:
         return "the CuTeDSL embedding takes int32 or int64 torch index tensors"
     reason = C.tensors_reason(rows)

@@ -382,7 +382,10 @@ def _first(items):
     return items[0] if items else None
 
 
-def _adamw_supports(group, params, grads, exp_avgs, exp_avg_sqs, masters, step, *args):
+def _adamw_supports(group, params, grads, exp_avgs, exp_avg_sqs, masters, step, lr, beta1, beta2,
+                    eps, weight_decay, maximize, max_exp_avg_sqs=None):
+    if max_exp_avg_sqs is not None:
+        return "amsgrad is not implemented in the CuTeDSL AdamW kernel"
     step_tensor = _first(step) if isinstance(step, (list, tuple)) else (
         None if isinstance(step, (int, float)) else step)
     reason = _group_reason(group, params[0], grads[0], exp_avgs[0], exp_avg_sqs[0],
