@@ -105,6 +105,17 @@ def test_inplace_backward_writes_the_gradient_into_the_logits(device, dtype, red
     assert_close(w.grad, (x2.grad * x.float()).sum(), dtype, reduced=True, atol=5e-2)
 
 
+def test_inplace_backward_into_a_leaf_makes_its_memory_the_gradient_without_a_copy(device):
+    x = torch.randn(6, 300, device=device)
+    t = targets(6, 300, device)
+    x2 = leaf(x.clone())
+    reference(x2, t)[0].backward()
+    logits = leaf(x)
+    cross_entropy(logits, t, inplace_backward=True).backward()
+    assert logits.grad.data_ptr() == logits.data_ptr()
+    assert_close(logits.grad, x2.grad, torch.float32)
+
+
 def test_inplace_backward_runs_once_and_is_refused_when_the_graph_saved_the_logits(device):
     x = torch.randn(3, 40, device=device, requires_grad=True)
     t = targets(3, 40, device)
