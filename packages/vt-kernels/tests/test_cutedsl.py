@@ -4,6 +4,7 @@ Without a GPU (CI) every kernel is compiled for sm_90a and its launch arguments 
 against the DSL's own marshalling; with a GPU the values and gradients are compared with torch.
 """
 
+import importlib
 import os
 import subprocess
 import sys
@@ -369,3 +370,48 @@ def test_second_device_gets_its_own_module():
         x = torch.randn(4, 256, device=device)
         with torch.cuda.device(device):
             assert_close(sm._forward(x, False), torch.softmax(x, -1))
+
+
+@pytest.mark.cuda
+def test_inference_forwards_default_to_cutedsl_where_it_measured_faster():
+    x = _random((8, 1024), torch.bfloat16, 40)
+    w, b = _random((1024,), torch.bfloat16, 41), _random((1024,), torch.bfloat16, 42)
+    assert _registry.select("rms_norm", x, w, None, 1e-6).backend == "cutedsl"
+    assert _registry.select("layer_norm", x, w, b, None, 1e-5).backend == "cutedsl"
+    # Training, residuals, float32 rows, rows past the measured range and backward selections
+    # keep Triton; an explicit choice still wins.
+    trained = w.detach().clone().requires_grad_(True)
+    assert _registry.select("rms_norm", x, trained, None, 1e-6).backend == "triton"
+    assert _registry.select("rms_norm", x, w, x, 1e-6).backend == "triton"
+    assert _registry.select("rms_norm", x.float(), w.float(), None, 1e-6).backend == "triton"
+    wide = _random((2, 32768), torch.bfloat16, 43)
+    assert _registry.select("rms_norm", wide, None, None, 1e-6).backend == "triton"
+    assert _registry.select("layer_norm", wide[:, :16384], None, None, None, 1e-5).backend == \
+        "triton"
+    assert _registry.select("rms_norm", x, w, None, None).backend == "triton"
+    with vk.use_impl("triton", "rms_norm"):
+        assert _registry.select("rms_norm", x, w, None, 1e-6).backend == "triton"
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("family", ["rms_norm", "layer_norm"])
+def test_a_cutedsl_forward_and_the_triton_backward_it_feeds_match_torch(family):
+    # The explicit forward of inference inputs runs on CuTeDSL, the backward on Triton: the
+    # saved statistics must mean the same to both.
+    module = importlib.import_module(f"vt.kernels.{family}")
+    x = _random((16, 2048), torch.bfloat16, 44)
+    w = _random((2048,), torch.bfloat16, 45)
+    dy = _random((16, 2048), torch.bfloat16, 46)
+    x2, w2 = leaves(x, w)
+    if family == "rms_norm":
+        y, h, rstd = module.rms_norm_forward(x, w, 1e-6)
+        dx, dw = module.rms_norm_backward(dy, x, w, rstd)
+        y2 = torch.nn.functional.rms_norm(x2, (2048,), w2, 1e-6)
+    else:
+        y, h, mean, rstd = module.layer_norm_forward(x, w, None, 1e-5)
+        dx, dw, _ = module.layer_norm_backward(dy, x, w, None, mean, rstd)
+        y2 = torch.nn.functional.layer_norm(x2, (2048,), w2, None, 1e-5)
+    y2.backward(dy)
+    assert_close(y, y2, torch.bfloat16)
+    assert_close(dx, x2.grad, torch.bfloat16)
+    assert_close(dw, w2.grad, torch.bfloat16, reduced=True)

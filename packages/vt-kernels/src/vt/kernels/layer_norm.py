@@ -327,5 +327,6 @@ def layer_norm_forward(x2d, weight, bias, eps, residual=None):
 @foreign_arrays
 def layer_norm_backward(dy2d, h2d, weight, bias, mean, rstd, dh2d=None):
     """Gradients (dx, dweight, dbias) from layer_norm_forward's saved rows and statistics."""
-    impl = _registry.select(KERNEL, h2d, weight, bias, None, 0.0)
+    # eps None: a backward's selection (the backends' per-input preferences read it)
+    impl = _registry.select(KERNEL, h2d, weight, bias, None, None)
     return impl.backward(dy2d, h2d, weight, bias, mean, rstd, dh2d)

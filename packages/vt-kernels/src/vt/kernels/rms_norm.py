@@ -278,5 +278,6 @@ def rms_norm_forward(x2d, weight, eps, residual=None):
 @foreign_arrays
 def rms_norm_backward(dy2d, h2d, weight, rstd, dh2d=None):
     """Gradients (dx, dweight) from rms_norm_forward's saved rows and statistics."""
-    impl = _registry.select(KERNEL, h2d, weight, None, 0.0)
+    # eps None: a backward's selection (the backends' per-input preferences read it)
+    impl = _registry.select(KERNEL, h2d, weight, None, None)
     return impl.backward(dy2d, h2d, weight, rstd, dh2d)

@@ -25,7 +25,8 @@ MODULES = {
     "attention_decode": "attention_decode",
 }
 # kernel -> the function of its module that says where this backend measured faster
-PREFERENCES = {"cross_entropy": "_faster", "sample": "_faster"}
+PREFERENCES = {"cross_entropy": "_faster", "sample": "_faster", "rms_norm": "_faster",
+               "layer_norm": "_faster"}
 
 _failures: dict[str, str] = {}  # module -> why it did not import
 

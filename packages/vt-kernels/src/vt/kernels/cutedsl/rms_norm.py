@@ -13,6 +13,7 @@ import cutlass
 from cutlass import Float32, Int32, Int64, const_expr, cute
 
 from .. import _registry
+from .._compat import needs_autograd, torch
 from .._arrays import column_sum, empty, empty_like, zeros
 from . import _common as C
 
@@ -212,6 +213,24 @@ def _supports(x, weight, residual, eps):
     if reason is None and residual is not None and residual.dtype != x.dtype:
         reason = "residual and x dtypes differ"
     return reason
+
+
+# Rows this backend's forward measured faster on than Triton's (H200, bf16, same runs).
+_FASTER_COLUMNS = 16384
+
+
+def _faster(x, weight, residual, eps):
+    """Where this backend is the default (the registry's per-input preference, declared in
+    __init__): inference forwards of 16-bit rows up to _FASTER_COLUMNS without a residual, e.g.
+    (4096, 8192) 0.0370 vs 0.0387 ms (85% of the copy floor vs 81%), 512 columns 0.0066 vs
+    0.0078, 16384 0.0705 vs 0.0720; 32768 level. Training keeps Triton, whose backward is
+    faster, since one backend serves both passes; eps None marks the explicit backward's
+    selection."""
+    if eps is None or residual is not None or needs_autograd(x, weight, residual):
+        return False
+    if x.dtype not in (torch.bfloat16, torch.float16) or x.shape[-1] > _FASTER_COLUMNS:
+        return False
+    return _supports(x, weight, residual, eps) is None
 
 
 _registry.register(KERNEL, "cutedsl", _forward, _backward, _supports)
