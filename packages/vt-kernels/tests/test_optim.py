@@ -19,11 +19,10 @@ ADAMW_OPTIONS = [{"weight_decay": 0.0}, {"weight_decay": 0.1},
                  {"weight_decay": 0.01, "betas": (0.8, 0.95), "eps": 1e-6, "lr": 1e-2}]
 
 
-@pytest.mark.parametrize("options, step_kind", [(o, "int") for o in ADAMW_OPTIONS] + [
-    (ADAMW_OPTIONS[1], "tensor"), (ADAMW_OPTIONS[3], "per_tensor")])
-def test_adamw_step_matches_torch_over_ten_steps(device, options, step_kind):
-    params = make_params(device)
-    expected, _ = torch_run(torch.optim.AdamW, params, STEPS, **options)
+def _adamw_steps(params, options, step_kind, device, **amsgrad):
+    """STEPS adamw_step calls on params with torch's defaults for what options leave out; the
+    step as a Python int, one float32 tensor or a tensor per param. Returns (exp_avgs,
+    exp_avg_sqs)."""
     lr = options.get("lr", 1e-3)
     beta1, beta2 = options.get("betas", (0.9, 0.999))
     avgs = [torch.zeros_like(p) for p in params]
@@ -39,7 +38,16 @@ def test_adamw_step_matches_torch_over_ten_steps(device, options, step_kind):
             s = steps
         adamw_step(params, make_grads(params, step - 1), avgs, avg_sqs, s, lr, beta1, beta2,
                    options.get("eps", 1e-8), options["weight_decay"],
-                   maximize=options.get("maximize", False))
+                   maximize=options.get("maximize", False), **amsgrad)
+    return avgs, avg_sqs
+
+
+@pytest.mark.parametrize("options, step_kind", [(o, "int") for o in ADAMW_OPTIONS] + [
+    (ADAMW_OPTIONS[1], "tensor"), (ADAMW_OPTIONS[3], "per_tensor")])
+def test_adamw_step_matches_torch_over_ten_steps(device, options, step_kind):
+    params = make_params(device)
+    expected, _ = torch_run(torch.optim.AdamW, params, STEPS, **options)
+    _adamw_steps(params, options, step_kind, device)
     for p, e in zip(params, expected):
         assert_close(p, e, **FP32)
 
@@ -50,22 +58,9 @@ def test_adamw_step_matches_torch_over_ten_steps(device, options, step_kind):
 def test_adamw_step_with_amsgrad_matches_torch_over_ten_steps(device, options, step_kind):
     params = make_params(device)
     expected, torch_opt = torch_run(torch.optim.AdamW, params, STEPS, amsgrad=True, **options)
-    lr = options.get("lr", 1e-3)
-    beta1, beta2 = options.get("betas", (0.9, 0.999))
-    avgs, avg_sqs, max_avg_sqs = ([torch.zeros_like(p) for p in params] for _ in range(3))
-    steps = [torch.zeros((), device=device) for _ in params]
-    for step in range(1, STEPS + 1):
-        if step_kind == "int":
-            s = step
-        elif step_kind == "tensor":
-            s = torch.tensor(float(step), device=device)
-        else:
-            torch._foreach_add_(steps, 1.0)
-            s = steps
-        adamw_step(params, make_grads(params, step - 1), avgs, avg_sqs, s, lr, beta1, beta2,
-                   options.get("eps", 1e-8), options["weight_decay"],
-                   maximize=options.get("maximize", False), amsgrad=True,
-                   max_exp_avg_sqs=max_avg_sqs)
+    max_avg_sqs = [torch.zeros_like(p) for p in params]
+    _, avg_sqs = _adamw_steps(params, options, step_kind, device, amsgrad=True,
+                              max_exp_avg_sqs=max_avg_sqs)
     for p, e, m, torch_state in zip(params, expected, max_avg_sqs, torch_opt.state.values()):
         assert_close(p, e, **FP32)
         assert_close(m, torch_state["max_exp_avg_sq"], **FP32)

@@ -831,11 +831,17 @@ if torch is not None:
 
 
 def _check_probabilities(op, logits, target, ignore_index):
-    shape = tuple(target.shape)
-    if dtype_name(target) not in FLOAT_DTYPES or shape == tuple(logits.shape[:-1]):
+    shape, dtype = tuple(target.shape), dtype_name(target)
+    if shape == tuple(logits.shape[:-1]):  # torch: "expected scalar type Long"
+        raise RuntimeError(f"{op}: a target of the batch shape {shape} must hold class indices "
+                           f"(int64 or int32), got {dtype}")
+    if dtype == "float64":
+        raise NotImplementedError(f"{op}: float64 class probabilities are not implemented (float32, "
+                                  "float16 or bfloat16)")
+    if dtype not in FLOAT_DTYPES:
         raise TypeError(f"{op}: target must hold class indices (int64 or int32) or class "
                         "probabilities (float32, float16 or bfloat16, of the logits' shape), got "
-                        f"{dtype_name(target)} of shape {shape}")
+                        f"{dtype} of shape {shape}")
     if shape != tuple(logits.shape):
         raise RuntimeError(f"{op}: class-probability target has shape {shape}, expected the "
                            f"logits' shape {tuple(logits.shape)} (classes along the last dim)")
@@ -899,6 +905,15 @@ def _unit_stride(weight):
     return weight if weight.stride(0) == 1 else weight.contiguous()
 
 
+def _class_weight(op, logits2d, weight, z_loss):
+    """The explicit APIs' class-index weight, checked and with the unit stride the kernels
+    index it by (None stays None)."""
+    if weight is None:
+        return None
+    _check_weight(op, logits2d, weight, False, z_loss)
+    return _unit_stride(weight)
+
+
 def _result_dtype(*arrays) -> str:
     """torch's promotion among float32, float16 and bfloat16: any mix gives float32."""
     names = {dtype_name(a) for a in arrays if a is not None}
@@ -926,8 +941,8 @@ def cross_entropy(logits, target, ignore_index: int = -100, label_smoothing: flo
     forward and stores it in the logits' memory, whose values are lost: only for logits that
     nothing else reads afterwards (e.g. the fresh output of the LM head's matmul). Autograd raises
     if the graph saved those logits; backward can then run once. The gradient's scale assumes an
-    upstream gradient of 1 and is corrected on the device otherwise. Not with class
-    probabilities.
+    upstream gradient of 1 and is corrected on the device otherwise. Logits that are a leaf get
+    that memory itself as their .grad (no copy). Not with class probabilities.
     """
     if compiling():
         # No custom op for these: eagerly, behind a graph break.
@@ -1002,7 +1017,7 @@ def cross_entropy_forward(logits2d, target, ignore_index: int = -100, label_smoo
     is float32 (N,), a single value for every row (e.g. 1 / count for "mean"), or None for 1.
     Class indices only (z_loss not with weight).
     """
-    _refuse_weighted_z_loss(weight, z_loss)
+    weight = _class_weight("cross_entropy_forward", logits2d, weight, z_loss)
     impl = _registry.select(KERNEL, logits2d, target, ignore_index, label_smoothing, z_loss, weight)
     return impl.forward(logits2d, target, int(ignore_index), float(label_smoothing), float(z_loss),
                         inplace_backward=inplace_backward, grad_scale=grad_scale,
@@ -1014,7 +1029,7 @@ def cross_entropy_backward(logits2d, target, lse, grad_per_row, ignore_index: in
                            label_smoothing: float = 0.0, z_loss: float = 0.0, weight=None):
     """dlogits from cross_entropy_forward's lse; grad_per_row is float32 (N,) or one value for
     all rows (the reduction folded in: grad_output / count for "mean")."""
-    _refuse_weighted_z_loss(weight, z_loss)
+    weight = _class_weight("cross_entropy_backward", logits2d, weight, z_loss)
     impl = _registry.select(KERNEL, logits2d, target, ignore_index, label_smoothing, z_loss, weight)
     return impl.backward(logits2d, target, lse, grad_per_row, int(ignore_index),
                          float(label_smoothing), float(z_loss), **_weighted(weight))

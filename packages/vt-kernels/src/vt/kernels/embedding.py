@@ -63,7 +63,8 @@ def _claim_rows(IDX, OWNER, n, num_weights, padding_idx, BLOCK: tl.constexpr):
     t = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     idx = tl.load(IDX + t, mask=t < n, other=0).to(tl.int64)
     tl.device_assert((idx >= 0) & (idx < num_weights), "embedding: index out of range")
-    tl.atomic_max(OWNER + idx, t, mask=(t < n) & (idx != padding_idx))
+    in_range = (idx >= 0) & (idx < num_weights)  # asserts are off outside debug builds
+    tl.atomic_max(OWNER + idx, t, mask=(t < n) & in_range & (idx != padding_idx))
 
 
 @fast_launch
@@ -118,10 +119,14 @@ def _sum_runs_sorted(SORTED, PERM, OWNER, DY, BUF, n, dim, padding_idx, stride_d
 
 @fast_launch
 @triton.jit
-def _count_tokens(IDX, COUNTS, n, BLOCK: tl.constexpr):
+def _count_tokens(IDX, COUNTS, n, num_weights, BLOCK: tl.constexpr):
     t = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     idx = tl.load(IDX + t, mask=t < n, other=0).to(tl.int64)
-    tl.atomic_add(COUNTS + idx, 1, mask=t < n, sem="relaxed")  # integer adds: any order is exact
+    tl.device_assert((idx >= 0) & (idx < num_weights), "embedding: index out of range")
+    # Integer adds: any order is exact. An index out of range (asserts are off outside debug
+    # builds) adds nowhere rather than outside COUNTS.
+    tl.atomic_add(COUNTS + idx, 1, mask=(t < n) & (idx >= 0) & (idx < num_weights),
+                  sem="relaxed")
 
 
 @fast_launch
@@ -224,7 +229,7 @@ def _triton_backward(dy, indices, num_weights, padding_idx, deterministic,
     block_t, block_d = _blocks(n, dim)
     if n and dim:
         if scale_grad_by_freq:
-            _count_tokens[(triton.cdiv(n, 1024),)](indices, counts, n, BLOCK=1024)
+            _count_tokens[(triton.cdiv(n, 1024),)](indices, counts, n, num_weights, BLOCK=1024)
         if deterministic:
             if not is_torch_tensor(indices):
                 raise NotImplementedError("embedding: deterministic backward sorts the indices "
@@ -372,7 +377,8 @@ if torch is not None:
                                          ctx.scale_grad_by_freq)
             else:
                 dw = ctx.impl.backward(as_rows(dy), indices, ctx.num_weights, ctx.padding_idx,
-                                       ctx.deterministic, scale_grad_by_freq=True)
+                                       ctx.deterministic,
+                                       scale_grad_by_freq=ctx.scale_grad_by_freq)
             return None, dw, None, None, None, None, None
 
 

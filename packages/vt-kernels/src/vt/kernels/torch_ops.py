@@ -558,6 +558,7 @@ def _cross_entropy(logits: Tensor, target: Tensor, ignore_index: int, label_smoo
                    z_loss: float, reduction: str,
                    weight: Tensor | None = None) -> tuple[Tensor, Tensor]:
     rows, targets = as_rows(logits), target.reshape(-1)
+    weight = None if weight is None else weight.contiguous()  # the kernels index it by class
     loss_rows, lse = cross_entropy_forward(rows, targets, ignore_index, label_smoothing, z_loss,
                                            weight=weight)
     backend = _registry.select(_CE_KERNEL, rows, targets, ignore_index, label_smoothing,

@@ -260,13 +260,13 @@ def _faster(x, weight, bias, residual, eps):
     """Where this backend is the default (the registry's per-input preference, declared in
     __init__): inference forwards of 16-bit rows up to _FASTER_COLUMNS without a residual, e.g.
     (4096, 8192) 0.0401 vs 0.0408 ms, 512 columns 0.0070 vs 0.0086, 1024 0.0093 vs 0.0103; at
-    16384 it is slower (0.114 vs 0.077). Training keeps Triton, whose backward is faster, since
-    one backend serves both passes; eps None marks the explicit backward's selection."""
+    16384 it is slower (0.114 vs 0.077). Eager training keeps Triton, whose backward is
+    faster, since one backend serves both passes (under torch.compile the custom op's forward
+    runs here and its backward on Triton); eps None marks the explicit backward's selection."""
     if eps is None or residual is not None or needs_autograd(x, weight, bias, residual):
         return False
-    if x.dtype not in (torch.bfloat16, torch.float16) or x.shape[-1] > _FASTER_COLUMNS:
-        return False
-    return _supports(x, weight, bias, residual, eps) is None
+    # Whether this backend takes the inputs at all, select asks its supports function next.
+    return x.dtype in (torch.bfloat16, torch.float16) and x.shape[-1] <= _FASTER_COLUMNS
 
 
 _registry.register(KERNEL, "cutedsl", _forward, _backward, _supports)
