@@ -21,7 +21,7 @@ CONFIGS = [(head_dim, config) for head_dim in (64, 128, 256)
 
 
 def config_id(head_dim, config) -> str:
-    return f"d{head_dim}_n{config.block_n}_s{config.stages}"
+    return f"d{head_dim}_n{config.block_n}_s{config.stages}" + ("_p" if config.persistent else "")
 
 
 CONFIG_IDS = [config_id(d, c) for d, c in CONFIGS]
@@ -138,6 +138,18 @@ def test_every_config_is_correct(head_dim, config, causal):
 
 
 @needs_hopper
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+@pytest.mark.parametrize("config", [c for c in hopper.CONFIGS[128] if c.persistent],
+                         ids=lambda c: config_id(128, c))
+def test_persistent_programs_walk_many_blocks_each(config, causal):
+    # 4 * 16 * 7 = 448 blocks of unequal lengths over one program per SM: every program walks
+    # several blocks through one ring of key/value tiles.
+    q, k, v, _ = make("cuda", torch.bfloat16, 4, 16, 4, 777, 901, 128)
+    assert 4 * 16 * 7 > torch.cuda.get_device_properties(0).multi_processor_count
+    check(q, k, v, causal, 0.2, config)
+
+
+@needs_hopper
 def test_transposed_query_view_and_strided_keys():
     # q as attention layers hand it over: a (batch, seq, heads, dim) tensor viewed transposed.
     torch.manual_seed(1)
@@ -163,3 +175,11 @@ def test_reasons_name_what_the_kernel_does_not_take():
     assert "positive" in hopper.hopper_reason(q, k, v, None, False, -1.0)
     assert "packed" in hopper.hopper_reason(q[0], k[0], v[0], None, False, 0.1)
     assert "CUDA" in hopper.hopper_reason(q.cpu(), k.cpu(), v.cpu(), None, False, 0.1)
+
+
+def test_non_causal_head_dim_128_defaults_to_persistent_programs():
+    assert hopper.default_config(128, causal=False).persistent
+    assert hopper.default_config(128, causal=True) == hopper.CONFIGS[128][0]
+    assert not hopper.CONFIGS[128][0].persistent
+    for head_dim in (64, 256):
+        assert hopper.default_config(head_dim, causal=False) == hopper.CONFIGS[head_dim][0]

@@ -39,8 +39,8 @@ def forward_variants(q, k, v, causal, scale) -> dict:
              "vt": dispatch, "triton": triton}
     if hopper.hopper_reason(q, k, v, None, causal, scale) is None:
         for config in hopper.CONFIGS[q.shape[-1]]:
-            found[f"gluon n{config.block_n} s{config.stages}"] = (
-                lambda c=config: hopper.hopper_forward(q, k, v, causal, scale, c))
+            name = f"gluon n{config.block_n} s{config.stages}" + (" p" if config.persistent else "")
+            found[name] = lambda c=config: hopper.hopper_forward(q, k, v, causal, scale, c)
     return found
 
 

@@ -11,9 +11,10 @@ partitions:
   registers, O += P V with P taken from registers; the next tile's Q K^T is issued before the
   current P V, so the tensor cores run while the softmax does (FA3's intra-warpgroup overlap).
   Each consumer stores its O tile through its query tile's shared memory with a TMA store.
-Measured on an H100 against this protocol, FA3's ping-pong between the consumers, three consumer
-warpgroups and programs that walk several blocks (paired or persistent) were not consistently
-faster (within the run-to-run spread), and each added mbarrier protocol, so they were removed.
+Measured on an H100 against this protocol, FA3's ping-pong between the consumers and three
+consumer warpgroups were not consistently faster (within the run-to-run spread), and each added
+mbarrier protocol, so they were removed. Programs may walk several blocks (Config.persistent:
+one per SM, blocks pid, pid + programs, ...), which the non-causal default does.
 Semantics are attention.py's dense path (top-left causal, GQA, float32 natural-log lse).
 """
 
@@ -38,7 +39,7 @@ from ._arrays import empty
 from ._checks import dtype_name
 from ._compat import is_torch_tensor
 from ._fast_launch import fast_launch, jit_function
-from ._launch import capability, prechecked_descriptor
+from ._launch import capability, prechecked_descriptor, sm_count
 from .attention import _describable as _outer_strides_describable
 
 _LOG2E = gl.constexpr(1.4426950408889634)  # kernels use it as is, the host as _LOG2E.value
@@ -60,19 +61,33 @@ _MAX_REGS = 168
 class Config(NamedTuple):
     block_n: int  # keys per tile
     stages: int  # key/value tiles in flight
+    # One program per SM walking blocks (the next block's first key tile loads while this one
+    # stores its output) instead of one program per block.
+    persistent: bool = False
 
 
-# Per head_dim, the default first (the rest for tools/attention_hopper_check.py --configs). 128
+# Per head_dim, the causal default first (the rest for tools/attention_hopper_check.py --configs). 128
 # keys per tile fill the wgmma N at head_dim 64/128 with S at 64 fp32 registers a thread (256
 # keys spill at head_dim 64); the stages are what shared memory holds next to Q (16/32/64 KB):
 # K and V tiles of 16-32 KB each per stage, under Hopper's 227 KB (head_dim 128: 3 stages take
 # 224 KB). head_dim 256 keeps 64 keys per tile so that O (128 registers) and S fit 240 registers.
 CONFIGS = {
     64: [Config(128, 2), Config(128, 3), Config(128, 4), Config(64, 4)],
-    128: [Config(128, 3), Config(128, 2), Config(64, 4), Config(64, 2)],
+    128: [Config(128, 3), Config(128, 2), Config(64, 4), Config(64, 2), Config(128, 3, True),
+          Config(128, 2, True)],
     256: [Config(64, 2), Config(32, 3)],
 }
 DTYPES = ("bfloat16", "float16")
+# Non-causal head_dim 128 runs persistent programs: its blocks are of one length, so walking
+# every SM-th block balances, and the next block's loads overlap this one's output store (H200,
+# tools/attention_interleaved.py: (32, 10, 2048, 128) 0.974x of SDPA vs 0.916x, (4, 32/8, 2048,
+# 128) 0.980x vs 0.932x, (16, 16, 1024, 128) 0.937x vs 0.873x). Causal blocks differ in length
+# and the fixed walk unbalanced them (0.906x vs 0.938x at (32, 10, 2048, 128)).
+_NON_CAUSAL_DEFAULTS = {128: Config(128, 3, True)}
+
+
+def default_config(head_dim: int, causal: bool) -> Config:
+    return (not causal and _NON_CAUSAL_DEFAULTS.get(head_dim)) or CONFIGS[head_dim][0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,9 +139,9 @@ def _load_partition(descs, bufs, bars, seq_q, seq_k, heads, n_bh, group, CAUSAL:
     NWG: gl.constexpr = q_bufs.type.shape[0]
     BLOCK_N: gl.constexpr = k_desc.block_type.shape[2]
     n_m, n_blocks = _blocks(seq_q, n_bh, NWG * ROWS)
-    # The launch has one program per block, so this loop runs once and the q_empty wait passes
-    # (parity 1 of a fresh barrier). It is the code measured and tested on the H100 (its PTX is
-    # kept unchanged); several blocks per program would need the consumers to arrive on q_empty.
+    # A program walks blocks pid, pid + programs, ... (one block when the grid has one program
+    # per block). A block's first key tile is loaded before its queries, whose buffer the
+    # consumers free (q_empty) once the previous block's output left it.
     c = 0  # key/value tiles loaded so far: the ring position
     it = 0  # query blocks loaded so far
     for pid in range(gl.program_id(0), n_blocks, gl.num_programs(0)):
@@ -179,7 +194,7 @@ def _softmax_step(s, m_i, l_i, start_n, row0, seq_k, qk_scale, masked, CAUSAL: g
 @gluon.jit
 def _compute_partition(descs, bufs, bars, O, LSE, seq_q, seq_k, heads, n_bh, qk_scale,
                        WG: gl.constexpr, CAUSAL: gl.constexpr, STAGES: gl.constexpr):
-    """Warpgroup WG's 64 rows of the program's query block."""
+    """Warpgroup WG's 64 rows of each query block the program walks."""
     o_desc = descs[3]
     q_bufs, k_bufs, v_bufs = bufs
     q_ready, q_empty, k_ready, k_empty, v_ready, v_empty = bars
@@ -196,69 +211,78 @@ def _compute_partition(descs, bufs, bars, O, LSE, seq_q, seq_k, heads, n_bh, qk_
     p_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=o_layout, k_width=2)
     o_rows: gl.constexpr = gl.SliceLayout(1, o_layout)
 
-    n_m, _ = _blocks(seq_q, n_bh, NWG * ROWS)
-    bh, first = _block(gl.program_id(0), n_m, CAUSAL)
-    start_m = first * (NWG * ROWS)
-    row0 = start_m + WG * ROWS
-    # Tiles before first_masked are visible to every row of this warpgroup.
-    if CAUSAL:
-        first_masked = gl.minimum(seq_k, row0 + 1) // BLOCK_N
-    else:
-        first_masked = seq_k // BLOCK_N
-    n_tiles = _key_tiles(start_m, seq_k, CAUSAL, NWG * ROWS, BLOCK_N)
+    n_m, n_blocks = _blocks(seq_q, n_bh, NWG * ROWS)
     q_smem = q_bufs.index(WG)
     q = q_smem.reshape([ROWS, HEAD_DIM])
     s_zero = gl.zeros([ROWS, BLOCK_N], gl.float32, s_layout)
-    m_i = gl.full([ROWS], _NO_MAX, gl.float32, gl.SliceLayout(1, s_layout))
-    l_i = gl.zeros([ROWS], gl.float32, gl.SliceLayout(1, s_layout))
-    o = gl.zeros([ROWS, HEAD_DIM], gl.float32, o_layout)
+    c = 0  # key/value tiles consumed so far: the ring position, as the producer counts it
+    it = 0  # query blocks done so far
+    for pid in range(gl.program_id(0), n_blocks, gl.num_programs(0)):
+        bh, first = _block(pid, n_m, CAUSAL)
+        start_m = first * (NWG * ROWS)
+        row0 = start_m + WG * ROWS
+        # Tiles before first_masked are visible to every row of this warpgroup.
+        if CAUSAL:
+            first_masked = gl.minimum(seq_k, row0 + 1) // BLOCK_N
+        else:
+            first_masked = seq_k // BLOCK_N
+        n_tiles = _key_tiles(start_m, seq_k, CAUSAL, NWG * ROWS, BLOCK_N)
+        m_i = gl.full([ROWS], _NO_MAX, gl.float32, gl.SliceLayout(1, s_layout))
+        l_i = gl.zeros([ROWS], gl.float32, gl.SliceLayout(1, s_layout))
+        o = gl.zeros([ROWS, HEAD_DIM], gl.float32, o_layout)
 
-    mbarrier.wait(q_ready.index(WG), 0)
-    mbarrier.wait(k_ready.index(0), 0)
-    s = warpgroup_mma(q, k_bufs.index(0).reshape([BLOCK_N, HEAD_DIM]).permute((1, 0)), s_zero,
-                      use_acc=False, is_async=True)
-    s = warpgroup_mma_wait(0, deps=(s, ))
-    mbarrier.arrive(k_empty.index(0))
-    p, _, m_i, l_i = _softmax_step(s, m_i, l_i, 0, row0, seq_k, qk_scale, first_masked == 0,
-                                   CAUSAL, ROWS, BLOCK_N, s_layout)
-    p = gl.convert_layout(p.to(dtype), p_layout)
-    for j in range(1, n_tiles):
-        slot = j % STAGES
-        prev = (j - 1) % STAGES
-        # Issue S_j = Q K_j^T, then O += P_{j-1} V_{j-1}; wgmma groups retire in order, so the
-        # wait for one outstanding group returns S_j while P V still runs under the softmax.
-        mbarrier.wait(k_ready.index(slot), (j // STAGES) & 1)
+        mbarrier.wait(q_ready.index(WG), it & 1)
+        slot = c % STAGES
+        mbarrier.wait(k_ready.index(slot), (c // STAGES) & 1)
         s = warpgroup_mma(q, k_bufs.index(slot).reshape([BLOCK_N, HEAD_DIM]).permute((1, 0)),
                           s_zero, use_acc=False, is_async=True)
-        mbarrier.wait(v_ready.index(prev), ((j - 1) // STAGES) & 1)
-        o = warpgroup_mma(p, v_bufs.index(prev).reshape([BLOCK_N, HEAD_DIM]), o, is_async=True)
-        s = warpgroup_mma_wait(1, deps=(s, ))
+        s = warpgroup_mma_wait(0, deps=(s, ))
         mbarrier.arrive(k_empty.index(slot))
-        p_next, alpha, m_i, l_i = _softmax_step(s, m_i, l_i, j * BLOCK_N, row0, seq_k, qk_scale,
-                                                j >= first_masked, CAUSAL, ROWS, BLOCK_N,
-                                                s_layout)
+        p, _, m_i, l_i = _softmax_step(s, m_i, l_i, 0, row0, seq_k, qk_scale, first_masked == 0,
+                                       CAUSAL, ROWS, BLOCK_N, s_layout)
+        p = gl.convert_layout(p.to(dtype), p_layout)
+        for j in range(1, n_tiles):
+            slot = (c + j) % STAGES
+            prev = (c + j - 1) % STAGES
+            # Issue S_j = Q K_j^T, then O += P_{j-1} V_{j-1}; wgmma groups retire in order, so
+            # the wait for one outstanding group returns S_j while P V still runs under the
+            # softmax.
+            mbarrier.wait(k_ready.index(slot), ((c + j) // STAGES) & 1)
+            s = warpgroup_mma(q, k_bufs.index(slot).reshape([BLOCK_N, HEAD_DIM]).permute((1, 0)),
+                              s_zero, use_acc=False, is_async=True)
+            mbarrier.wait(v_ready.index(prev), ((c + j - 1) // STAGES) & 1)
+            o = warpgroup_mma(p, v_bufs.index(prev).reshape([BLOCK_N, HEAD_DIM]), o,
+                              is_async=True)
+            s = warpgroup_mma_wait(1, deps=(s, ))
+            mbarrier.arrive(k_empty.index(slot))
+            p_next, alpha, m_i, l_i = _softmax_step(s, m_i, l_i, j * BLOCK_N, row0, seq_k,
+                                                    qk_scale, j >= first_masked, CAUSAL, ROWS,
+                                                    BLOCK_N, s_layout)
+            o, p = warpgroup_mma_wait(0, deps=(o, p))
+            mbarrier.arrive(v_empty.index(prev))
+            o = o * gl.expand_dims(gl.convert_layout(alpha, o_rows), 1)
+            p = gl.convert_layout(p_next.to(dtype), p_layout)
+        last = (c + n_tiles - 1) % STAGES
+        mbarrier.wait(v_ready.index(last), ((c + n_tiles - 1) // STAGES) & 1)
+        o = warpgroup_mma(p, v_bufs.index(last).reshape([BLOCK_N, HEAD_DIM]), o, is_async=True)
         o, p = warpgroup_mma_wait(0, deps=(o, p))
-        mbarrier.arrive(v_empty.index(prev))
-        o = o * gl.expand_dims(gl.convert_layout(alpha, o_rows), 1)
-        p = gl.convert_layout(p_next.to(dtype), p_layout)
-    last = (n_tiles - 1) % STAGES
-    mbarrier.wait(v_ready.index(last), ((n_tiles - 1) // STAGES) & 1)
-    o = warpgroup_mma(p, v_bufs.index(last).reshape([BLOCK_N, HEAD_DIM]), o, is_async=True)
-    o, p = warpgroup_mma_wait(0, deps=(o, p))
-    mbarrier.arrive(v_empty.index(last))
+        mbarrier.arrive(v_empty.index(last))
 
-    # A row that saw no key gives 0 and lse +inf (attention.py's _finish_rows).
-    no_key = l_i == 0.0
-    l_safe = gl.where(no_key, 1.0, l_i)
-    lse = gl.where(no_key, float("inf"), (m_i + gl.log2(l_safe)) * _LN2)
-    out = (o / gl.expand_dims(gl.convert_layout(l_safe, o_rows), 1)).to(dtype)
-    # The last Q K^T was waited for: the query tile is free for O's TMA store.
-    q_smem.reshape([ROWS, HEAD_DIM]).store(out)
-    fence_async_shared()
-    tma.async_copy_shared_to_global(o_desc, [bh // heads, bh % heads, row0, 0], q_smem)
-    rows = row0 + gl.arange(0, ROWS, layout=gl.SliceLayout(1, s_layout))
-    gl.store(LSE + bh.to(gl.int64) * seq_q + rows, lse, mask=rows < seq_q)
-    tma.store_wait(0)
+        # A row that saw no key gives 0 and lse +inf (attention.py's _finish_rows).
+        no_key = l_i == 0.0
+        l_safe = gl.where(no_key, 1.0, l_i)
+        lse = gl.where(no_key, float("inf"), (m_i + gl.log2(l_safe)) * _LN2)
+        out = (o / gl.expand_dims(gl.convert_layout(l_safe, o_rows), 1)).to(dtype)
+        # The last Q K^T was waited for: the query tile is free for O's TMA store.
+        q_smem.reshape([ROWS, HEAD_DIM]).store(out)
+        fence_async_shared()
+        tma.async_copy_shared_to_global(o_desc, [bh // heads, bh % heads, row0, 0], q_smem)
+        rows = row0 + gl.arange(0, ROWS, layout=gl.SliceLayout(1, s_layout))
+        gl.store(LSE + bh.to(gl.int64) * seq_q + rows, lse, mask=rows < seq_q)
+        tma.store_wait(0)
+        mbarrier.arrive(q_empty.index(WG))  # the next block's queries may take the tile
+        c += n_tiles
+        it += 1
 
 
 @fast_launch
@@ -383,9 +407,11 @@ def hopper_forward(q, k, v, causal, scale, config: Config | None = None):
     lse = empty((batch, heads_q, seq_q), "float32", like=q)
     if batch == 0 or heads_q == 0 or seq_q == 0:
         return out, lse
-    config = config or CONFIGS[head_dim][0]
+    config = config or default_config(head_dim, causal)
     constants, options = _kernel_options(config, causal)
     blocks = batch * heads_q * triton.cdiv(seq_q, _WARPGROUPS.value * _ROWS)
+    if config.persistent:
+        blocks = min(blocks, sm_count(q.device.index or 0))
     _attn_fwd_hopper[(blocks, )](
         _descriptor(q, _ROWS), _descriptor(k, config.block_n), _descriptor(v, config.block_n),
         _descriptor(out, _ROWS), out, lse, seq_q, k.shape[2], heads_q, batch * heads_q,
