@@ -141,11 +141,12 @@ def test_every_config_is_correct(head_dim, config, causal):
 @pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
 @pytest.mark.parametrize("config", [c for c in hopper.CONFIGS[128] if c.persistent],
                          ids=lambda c: config_id(128, c))
-def test_persistent_programs_walk_many_blocks_each(config, causal):
-    # 4 * 16 * 7 = 448 blocks of unequal lengths over one program per SM: every program walks
-    # several blocks through one ring of key/value tiles.
-    q, k, v, _ = make("cuda", torch.bfloat16, 4, 16, 4, 777, 901, 128)
-    assert 4 * 16 * 7 > torch.cuda.get_device_properties(0).multi_processor_count
+@pytest.mark.parametrize("seq_q", [777, 1000], ids=["odd_blocks", "even_blocks"])
+def test_persistent_programs_walk_many_blocks_each(config, causal, seq_q):
+    # 4 * 16 * 7 or 8 blocks over one program per SM: every program walks several blocks
+    # through one ring of key/value tiles (causal ones in pairs when a head has an even count).
+    q, k, v, _ = make("cuda", torch.bfloat16, 4, 16, 4, seq_q, 901, 128)
+    assert 4 * 16 * 7 // 2 > torch.cuda.get_device_properties(0).multi_processor_count
     check(q, k, v, causal, 0.2, config)
 
 
@@ -177,9 +178,16 @@ def test_reasons_name_what_the_kernel_does_not_take():
     assert "CUDA" in hopper.hopper_reason(q.cpu(), k.cpu(), v.cpu(), None, False, 0.1)
 
 
-def test_non_causal_head_dim_128_defaults_to_persistent_programs():
-    assert hopper.default_config(128, causal=False).persistent
-    assert hopper.default_config(128, causal=True) == hopper.CONFIGS[128][0]
-    assert not hopper.CONFIGS[128][0].persistent
-    for head_dim in (64, 256):
-        assert hopper.default_config(head_dim, causal=False) == hopper.CONFIGS[head_dim][0]
+def test_head_dim_128_defaults_to_persistent_programs():
+    assert hopper.CONFIGS[128][0].persistent
+    assert not any(c.persistent for head_dim in (64, 256) for c in hopper.CONFIGS[head_dim])
+
+
+def test_persistent_launches_pair_causal_blocks_or_keep_one_program_per_block(monkeypatch):
+    monkeypatch.setattr(hopper, "sm_count", lambda index: 132)
+    plain, persistent = hopper.Config(128, 3), hopper.Config(128, 3, True)
+    assert hopper._programs(plain, True, 16, 5120, 0) == (5120, False)
+    assert hopper._programs(persistent, False, 16, 5120, 0) == (132, False)
+    assert hopper._programs(persistent, True, 16, 5120, 0) == (132, True)
+    assert hopper._programs(persistent, True, 16, 160, 0) == (80, True)  # 80 pairs
+    assert hopper._programs(persistent, True, 7, 5120, 0) == (5120, False)  # odd: no pairs

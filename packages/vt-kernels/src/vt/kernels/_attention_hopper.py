@@ -3,8 +3,9 @@
 Triton's automatic warp specialization does not apply on Hopper, which caps attention.py's TMA
 forward near 0.83x of FlashAttention-3; here the producer/consumer split is written by hand.
 
-One program per 128-query block of one (batch, head), the causal grid longest block first, with
-partitions:
+Work comes in 128-query blocks of one (batch, head), each head's causal blocks longest first:
+one program per block, or (Config.persistent) one program per SM walking blocks through one
+key/value ring, with partitions:
 - a producer warp: TMA loads of the block's two 64-row query tiles, then of the key and value
   tiles into a ring of STAGES shared-memory slots, each slot guarded by ready/empty mbarriers;
 - two consumer warpgroups, one per 64-row query tile: async wgmma S = Q K^T, the online softmax in
@@ -14,7 +15,7 @@ partitions:
 Measured on an H100 against this protocol, FA3's ping-pong between the consumers and three
 consumer warpgroups were not consistently faster (within the run-to-run spread), and each added
 mbarrier protocol, so they were removed. Programs may walk several blocks (Config.persistent:
-one per SM, blocks pid, pid + programs, ...), which the non-causal default does.
+one per SM; causal blocks in pairs of equal work), which the head_dim 128 default does.
 Semantics are attention.py's dense path (top-left causal, GQA, float32 natural-log lse).
 """
 
@@ -66,28 +67,23 @@ class Config(NamedTuple):
     persistent: bool = False
 
 
-# Per head_dim, the causal default first (the rest for tools/attention_hopper_check.py --configs). 128
+# Per head_dim, the default first (the rest for tools/attention_hopper_check.py --configs). 128
 # keys per tile fill the wgmma N at head_dim 64/128 with S at 64 fp32 registers a thread (256
 # keys spill at head_dim 64); the stages are what shared memory holds next to Q (16/32/64 KB):
 # K and V tiles of 16-32 KB each per stage, under Hopper's 227 KB (head_dim 128: 3 stages take
 # 224 KB). head_dim 256 keeps 64 keys per tile so that O (128 registers) and S fit 240 registers.
+# head_dim 128 runs persistent programs (H200, tools/attention_interleaved.py, against one program
+# per block in the same rounds): causal (32, 10, 2048, 128) 0.999x of SDPA vs 0.926x, (4, 32/8,
+# 2048, 128) 1.068x vs 0.973x, (32, 16, 1024, 128) 0.903x vs 0.812x; non-causal (32, 10, 2048,
+# 128) 0.974x vs 0.916x. Causal blocks walk in pairs of equal work; with every SM-th single block
+# instead the unequal lengths cost 1-5%.
 CONFIGS = {
     64: [Config(128, 2), Config(128, 3), Config(128, 4), Config(64, 4)],
-    128: [Config(128, 3), Config(128, 2), Config(64, 4), Config(64, 2), Config(128, 3, True),
+    128: [Config(128, 3, True), Config(128, 3), Config(128, 2), Config(64, 4), Config(64, 2),
           Config(128, 2, True)],
     256: [Config(64, 2), Config(32, 3)],
 }
 DTYPES = ("bfloat16", "float16")
-# Non-causal head_dim 128 runs persistent programs: its blocks are of one length, so walking
-# every SM-th block balances, and the next block's loads overlap this one's output store (H200,
-# tools/attention_interleaved.py: (32, 10, 2048, 128) 0.974x of SDPA vs 0.916x, (4, 32/8, 2048,
-# 128) 0.980x vs 0.932x, (16, 16, 1024, 128) 0.937x vs 0.873x). Causal blocks differ in length
-# and the fixed walk unbalanced them (0.906x vs 0.938x at (32, 10, 2048, 128)).
-_NON_CAUSAL_DEFAULTS = {128: Config(128, 3, True)}
-
-
-def default_config(head_dim: int, causal: bool) -> Config:
-    return (not causal and _NON_CAUSAL_DEFAULTS.get(head_dim)) or CONFIGS[head_dim][0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,8 +126,41 @@ def _block(pid, n_m, CAUSAL: gl.constexpr):
 
 
 @gluon.jit
+def _walk(n_blocks, PAIRED: gl.constexpr):
+    """How many blocks this program walks: blocks pid, pid + programs, ... (one when the grid has
+    one program per block); with PAIRED, units of two blocks instead (see _walk_block)."""
+    pid = gl.program_id(0)
+    programs = gl.num_programs(0)
+    if PAIRED:
+        count = 2 * gl.cdiv(n_blocks // 2 - pid, programs)
+    else:
+        count = gl.cdiv(n_blocks - pid, programs)
+    return count
+
+
+@gluon.jit
+def _walk_block(k, n_m, CAUSAL: gl.constexpr, PAIRED: gl.constexpr):
+    """(batch * heads index, query block) of the k-th block of this program's walk. PAIRED
+    (causal, n_m even): unit u is blocks n_m - 1 - j and j of one head, whose key tiles add up to
+    the same count for every j, so a fixed walk over units stays balanced where one over causal
+    blocks of unequal length did not."""
+    pid = gl.program_id(0)
+    programs = gl.num_programs(0)
+    if PAIRED:
+        half = n_m // 2
+        unit = pid + (k // 2) * programs
+        j = unit % half
+        side = k % 2
+        bh = unit // half
+        first = (n_m - 1 - j) * (1 - side) + j * side
+    else:
+        bh, first = _block(pid + k * programs, n_m, CAUSAL)
+    return bh, first
+
+
+@gluon.jit
 def _load_partition(descs, bufs, bars, seq_q, seq_k, heads, n_bh, group, CAUSAL: gl.constexpr,
-                    STAGES: gl.constexpr):
+                    STAGES: gl.constexpr, PAIRED: gl.constexpr):
     q_desc, k_desc, v_desc, _ = descs
     q_bufs, k_bufs, v_bufs = bufs
     q_ready, q_empty, k_ready, k_empty, v_ready, v_empty = bars
@@ -139,13 +168,12 @@ def _load_partition(descs, bufs, bars, seq_q, seq_k, heads, n_bh, group, CAUSAL:
     NWG: gl.constexpr = q_bufs.type.shape[0]
     BLOCK_N: gl.constexpr = k_desc.block_type.shape[2]
     n_m, n_blocks = _blocks(seq_q, n_bh, NWG * ROWS)
-    # A program walks blocks pid, pid + programs, ... (one block when the grid has one program
-    # per block). A block's first key tile is loaded before its queries, whose buffer the
-    # consumers free (q_empty) once the previous block's output left it.
+    # A block's first key tile is loaded before its queries, whose buffer the consumers free
+    # (q_empty) once the previous block's output left it.
     c = 0  # key/value tiles loaded so far: the ring position
     it = 0  # query blocks loaded so far
-    for pid in range(gl.program_id(0), n_blocks, gl.num_programs(0)):
-        bh, first = _block(pid, n_m, CAUSAL)
+    for k in range(_walk(n_blocks, PAIRED)):
+        bh, first = _walk_block(k, n_m, CAUSAL, PAIRED)
         batch = bh // heads
         head = bh % heads
         kv_head = head // group
@@ -193,7 +221,8 @@ def _softmax_step(s, m_i, l_i, start_n, row0, seq_k, qk_scale, masked, CAUSAL: g
 
 @gluon.jit
 def _compute_partition(descs, bufs, bars, O, LSE, seq_q, seq_k, heads, n_bh, qk_scale,
-                       WG: gl.constexpr, CAUSAL: gl.constexpr, STAGES: gl.constexpr):
+                       WG: gl.constexpr, CAUSAL: gl.constexpr, STAGES: gl.constexpr,
+                       PAIRED: gl.constexpr):
     """Warpgroup WG's 64 rows of each query block the program walks."""
     o_desc = descs[3]
     q_bufs, k_bufs, v_bufs = bufs
@@ -217,8 +246,8 @@ def _compute_partition(descs, bufs, bars, O, LSE, seq_q, seq_k, heads, n_bh, qk_
     s_zero = gl.zeros([ROWS, BLOCK_N], gl.float32, s_layout)
     c = 0  # key/value tiles consumed so far: the ring position, as the producer counts it
     it = 0  # query blocks done so far
-    for pid in range(gl.program_id(0), n_blocks, gl.num_programs(0)):
-        bh, first = _block(pid, n_m, CAUSAL)
+    for k in range(_walk(n_blocks, PAIRED)):
+        bh, first = _walk_block(k, n_m, CAUSAL, PAIRED)
         start_m = first * (NWG * ROWS)
         row0 = start_m + WG * ROWS
         # Tiles before first_masked are visible to every row of this warpgroup.
@@ -289,7 +318,8 @@ def _compute_partition(descs, bufs, bars, O, LSE, seq_q, seq_k, heads, n_bh, qk_
 @gluon.jit
 def _attn_fwd_hopper(q_desc, k_desc, v_desc, o_desc, O, LSE, seq_q, seq_k, heads, n_bh, group,
                      qk_scale, CAUSAL: gl.constexpr, STAGES: gl.constexpr,
-                     PRODUCER_REGS: gl.constexpr, CONSUMER_REGS: gl.constexpr):
+                     PRODUCER_REGS: gl.constexpr, CONSUMER_REGS: gl.constexpr,
+                     PAIRED: gl.constexpr):
     dtype: gl.constexpr = q_desc.dtype
     q_bufs = gl.allocate_shared_memory(dtype, [_WARPGROUPS] + q_desc.block_type.shape,
                                        q_desc.layout)
@@ -316,10 +346,11 @@ def _attn_fwd_hopper(q_desc, k_desc, v_desc, o_desc, O, LSE, seq_q, seq_k, heads
     bars = (q_ready, q_empty, k_ready, k_empty, v_ready, v_empty)
     gl.warp_specialize([
         (_compute_partition, (descs, bufs, bars, O, LSE, seq_q, seq_k, heads, n_bh, qk_scale, 0,
-                              CAUSAL, STAGES)),
+                              CAUSAL, STAGES, PAIRED)),
         (_compute_partition, (descs, bufs, bars, O, LSE, seq_q, seq_k, heads, n_bh, qk_scale, 1,
-                              CAUSAL, STAGES)),
-        (_load_partition, (descs, bufs, bars, seq_q, seq_k, heads, n_bh, group, CAUSAL, STAGES)),
+                              CAUSAL, STAGES, PAIRED)),
+        (_load_partition, (descs, bufs, bars, seq_q, seq_k, heads, n_bh, group, CAUSAL, STAGES,
+                           PAIRED)),
     ], [4, 1], [CONSUMER_REGS, PRODUCER_REGS])
 
 
@@ -394,8 +425,19 @@ def hopper_reason(q, k, v, out, causal, scale) -> str | None:
 def _kernel_options(config: Config, causal: bool) -> tuple[dict, dict]:
     """(constexprs, compile options) of a config: what hopper_forward and compile_sm90 share."""
     constants = {"CAUSAL": bool(causal), "STAGES": config.stages,
-                 "PRODUCER_REGS": _PRODUCER_REGS, "CONSUMER_REGS": _CONSUMER_REGS}
+                 "PRODUCER_REGS": _PRODUCER_REGS, "CONSUMER_REGS": _CONSUMER_REGS,
+                 "PAIRED": False}
     return constants, {"num_warps": 4, "maxnreg": _MAX_REGS}
+
+
+def _programs(config: Config, causal: bool, n_m: int, blocks: int, device_index: int):
+    """(programs, paired) of a launch: one program per block, or persistent programs, one per
+    SM, that walk blocks (causal ones in pairs of equal work, which needs an even count of
+    blocks per head; an odd count keeps one program per block)."""
+    paired = config.persistent and causal and n_m % 2 == 0
+    if not config.persistent or (causal and not paired):
+        return blocks, False
+    return min(blocks // 2 if paired else blocks, sm_count(device_index)), paired
 
 
 def hopper_forward(q, k, v, causal, scale, config: Config | None = None):
@@ -407,12 +449,12 @@ def hopper_forward(q, k, v, causal, scale, config: Config | None = None):
     lse = empty((batch, heads_q, seq_q), "float32", like=q)
     if batch == 0 or heads_q == 0 or seq_q == 0:
         return out, lse
-    config = config or default_config(head_dim, causal)
+    config = config or CONFIGS[head_dim][0]
     constants, options = _kernel_options(config, causal)
-    blocks = batch * heads_q * triton.cdiv(seq_q, _WARPGROUPS.value * _ROWS)
-    if config.persistent:
-        blocks = min(blocks, sm_count(q.device.index or 0))
-    _attn_fwd_hopper[(blocks, )](
+    n_m = triton.cdiv(seq_q, _WARPGROUPS.value * _ROWS)
+    programs, constants["PAIRED"] = _programs(config, causal, n_m, batch * heads_q * n_m,
+                                              q.device.index or 0)
+    _attn_fwd_hopper[(programs, )](
         _descriptor(q, _ROWS), _descriptor(k, config.block_n), _descriptor(v, config.block_n),
         _descriptor(out, _ROWS), out, lse, seq_q, k.shape[2], heads_q, batch * heads_q,
         heads_q // k.shape[1], scale * _LOG2E.value, **constants, **options)
