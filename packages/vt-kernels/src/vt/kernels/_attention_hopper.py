@@ -107,15 +107,15 @@ def _key_tiles(start_m, seq_k, CAUSAL: gl.constexpr, BLOCK_M: gl.constexpr,
 
 @gluon.jit
 def _blocks(seq_q, n_bh, BLOCK_M: gl.constexpr):
-    """(query blocks per head, query blocks): the launch has one program per block."""
+    """(query blocks per head, query blocks of the launch)."""
     n_m = gl.cdiv(seq_q, BLOCK_M)
     return n_m, n_bh * n_m
 
 
 @gluon.jit
 def _block(pid, n_m, CAUSAL: gl.constexpr):
-    """(batch * heads index, query block) of program pid; causal grids start with the longest
-    blocks, so the short ones fill the tail."""
+    """(batch * heads index, query block) of block number pid, head by head; each head's causal
+    blocks start with the longest, so the short ones fill the tail."""
     bh = pid // n_m
     i = pid % n_m
     if CAUSAL:
