@@ -747,6 +747,15 @@ def _weighted(weight) -> dict:
     return _UNWEIGHTED if weight is None else {"weight": weight}
 
 
+def loss_outputs(ctx, loss, z_part, return_z_loss):
+    """An autograd Function's outputs: the loss, or (loss, z-loss part) with the part marked
+    non-differentiable (it only reports the z-loss term inside the loss)."""
+    if not return_z_loss:
+        return loss
+    ctx.mark_non_differentiable(z_part)
+    return loss, z_part
+
+
 if torch is not None:
 
     class CrossEntropyFunction(torch.autograd.Function):
@@ -775,10 +784,7 @@ if torch is not None:
             ctx.impl = impl
             ctx.args = (ignore_index, label_smoothing, z_loss, reduction, inplace_backward)
             ctx.used = False
-            if not return_z_loss:
-                return loss
-            ctx.mark_non_differentiable(z_part)
-            return loss, z_part
+            return loss_outputs(ctx, loss, z_part, return_z_loss)
 
         @staticmethod
         def backward(ctx, grad_loss, grad_z=None):
@@ -813,10 +819,7 @@ if torch is not None:
             ctx.save_for_backward(logits, probs, weight, lse, mass, count)
             ctx.impl = impl
             ctx.args = (label_smoothing, z_loss, reduction)
-            if not return_z_loss:
-                return loss
-            ctx.mark_non_differentiable(z_part)
-            return loss, z_part
+            return loss_outputs(ctx, loss, z_part, return_z_loss)
 
         @staticmethod
         def backward(ctx, grad_loss, grad_z=None):
@@ -836,8 +839,8 @@ def _check_probabilities(op, logits, target, ignore_index):
         raise RuntimeError(f"{op}: a target of the batch shape {shape} must hold class indices "
                            f"(int64 or int32), got {dtype}")
     if dtype == "float64":
-        raise NotImplementedError(f"{op}: float64 class probabilities are not implemented (float32, "
-                                  "float16 or bfloat16)")
+        raise NotImplementedError(f"{op}: float64 class probabilities are not implemented "
+                                  "(float32, float16 or bfloat16)")
     if dtype not in FLOAT_DTYPES:
         raise TypeError(f"{op}: target must hold class indices (int64 or int32) or class "
                         "probabilities (float32, float16 or bfloat16, of the logits' shape), got "

@@ -21,7 +21,7 @@ from ._checks import check_float, check_nonempty_rows, check_same_device, check_
 from ._compat import compiling, is_torch_tensor, needs_autograd, torch
 from ._foreign import on_tensor_device
 from ._launch import as_rows, reference_reason, triton_reason
-from .cross_entropy import REDUCTIONS, inverse_count, reduce_rows, scale_rows_
+from .cross_entropy import REDUCTIONS, inverse_count, loss_outputs, reduce_rows, scale_rows_
 
 KERNEL = "linear_cross_entropy"
 _CHUNK_BYTES = 256 * 1024 * 1024
@@ -191,10 +191,7 @@ if torch is not None:
             ctx.reduction = reduction
             ctx.want = want
             ctx.used = False
-            if not return_z_loss:
-                return loss
-            ctx.mark_non_differentiable(z_part)
-            return loss, z_part
+            return loss_outputs(ctx, loss, z_part, return_z_loss)
 
         @staticmethod
         def backward(ctx, grad_loss, grad_z=None):
