@@ -233,10 +233,11 @@ def test_the_gluon_kernels_take_16_bit_inputs_of_their_head_dims_on_hopper_only(
     if hopper:
         q64, k64, v64 = (t[..., :64].contiguous() for t in (q, k, v))
         assert "head_dim 64" in attn._gluon_forward_reason(q64, k64, v64, True, 0.1, False)
-        # head_dim 64 backward: the fused kernel without GQA, else Triton
-        assert "head_dim 64" in attn._gluon_backward(q64, k64, v64, q64, q64, True, 0.1, False)[1]
-        k64, v64 = (t.repeat_interleave(2, dim=1) for t in (k64, v64))
+        # head_dim 64 backward: the fused kernel, with and without GQA
         fused = importlib.import_module("vt.kernels._attention_hopper_bwd_fused")
+        assert attn._gluon_backward(q64, k64, v64, q64, q64, True, 0.1, False) == (
+            fused.hopper_backward_fused, None)
+        k64, v64 = (t.repeat_interleave(2, dim=1) for t in (k64, v64))
         assert attn._gluon_backward(q64, k64, v64, q64, q64, True, 0.1, False) == (
             fused.hopper_backward_fused, None)
         # head_dim 256: the Gluon forward, the Triton backward
@@ -249,12 +250,10 @@ def test_the_gluon_kernels_take_16_bit_inputs_of_their_head_dims_on_hopper_only(
                                                                    False)
 
 
-def test_the_fused_backward_is_kept_from_gqa_and_deterministic_runs(device):
+def test_the_fused_backward_is_kept_from_deterministic_runs():
     attn = importlib.import_module("vt.kernels.attention")
-    q, k, _, _ = make(device, torch.bfloat16, 1, 4, 4, 8, 8, 128)
-    assert attn._fused_backward_reason(q, k, deterministic=False) is None
-    assert "deterministic" in attn._fused_backward_reason(q, k, deterministic=True)
-    assert "GQA" in attn._fused_backward_reason(q, k[:, :2], deterministic=False)
+    assert attn._fused_backward_reason(deterministic=False) is None
+    assert "deterministic" in attn._fused_backward_reason(deterministic=True)
     assert not attn._deterministic()
     torch.use_deterministic_algorithms(True, warn_only=True)
     try:
@@ -341,17 +340,17 @@ def test_the_dispatch_runs_the_gluon_kernels_where_they_take_the_inputs(device, 
             assert_as_close_as_torch(grad, torch_grad, ref_grad, 3)
         return list(used)
 
-    # without GQA the backward is the fused kernel unless torch's deterministic algorithms are
-    # on; GQA takes the split kernels
+    # the backward is the fused kernel, with and without GQA, unless torch's deterministic
+    # algorithms are on
     q, k, v, dout = make(device, torch.bfloat16, 2, 8, 8, 190, 190, 128, seed=9)
     assert kernels_for(q, k, v, dout) == ["fwd", "fused"]
     monkeypatch.setattr(attn, "_deterministic", lambda: True)
     assert kernels_for(q, k, v, dout) == ["fwd", "bwd"]
     monkeypatch.setattr(attn, "_deterministic", lambda: False)
     q, k, v, dout = make(device, torch.bfloat16, 2, 8, 2, 190, 190, 128, seed=9)
-    assert kernels_for(q, k, v, dout) == ["fwd", "bwd"]
+    assert kernels_for(q, k, v, dout) == ["fwd", "fused"]
     # head_dim 64: the fused backward only (the forward and the split kernels stay on Triton)
-    assert kernels_for(*(t[..., :64].contiguous() for t in (q, k, v, dout))) == []
+    assert kernels_for(*(t[..., :64].contiguous() for t in (q, k, v, dout))) == ["fused"]
     q, k, v, dout = make(device, torch.bfloat16, 2, 8, 8, 190, 190, 64, seed=9)
     assert kernels_for(q, k, v, dout) == ["fused"]
     monkeypatch.setattr(attn, "_deterministic", lambda: True)

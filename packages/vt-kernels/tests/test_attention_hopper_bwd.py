@@ -137,6 +137,30 @@ def test_every_config_is_correct(head_dim, config, causal):
     check(q, k, v, dout, causal, 0.3, config)
 
 
+def small_l2_budget(monkeypatch) -> None:
+    """An L2 budget of 3 (batch, kv head) pairs' q and dO at (2, 10/5, 700, 128): the dK/dV
+    programs walk those 10 pairs in groups of 3, 3, 3 and 1, the dQ programs the 20 (batch,
+    q head) pairs in groups of 6, 6, 6 and 2."""
+    monkeypatch.setattr(hopper_bwd, "_L2_BUDGET", 3 * 2 * (2 * 700) * 128 * 2)
+    assert hopper_bwd.l2_heads_per_group(10, 2 * 700, 128, 2) == 3
+    assert hopper_bwd.l2_heads_per_group(20, 700, 128, 2) == 6
+
+
+def test_l2_heads_per_group_stays_within_the_launch_and_the_budget():
+    budget = hopper_bwd._L2_BUDGET
+    assert hopper_bwd.l2_heads_per_group(320, 2048, 128, 2) == budget // (2 * 2048 * 128 * 2)
+    assert hopper_bwd.l2_heads_per_group(3, 2048, 128, 2) == 3  # no more than the launch has
+    assert hopper_bwd.l2_heads_per_group(8, 1 << 24, 256, 2) == 1  # at least one
+
+
+@needs_hopper
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+def test_programs_walking_heads_in_groups_cover_every_block(monkeypatch, causal):
+    small_l2_budget(monkeypatch)
+    q, k, v, dout = make("cuda", torch.bfloat16, 2, 10, 5, 700, 700, 128)
+    check(q, k, v, dout, causal, 0.1)
+
+
 @needs_hopper
 def test_transposed_query_view_and_strided_keys():
     q, k, v, dout = layer_inputs()

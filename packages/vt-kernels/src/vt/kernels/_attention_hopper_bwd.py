@@ -110,6 +110,24 @@ def _bwd_row_stats(O, DO, LSE, LSE2, DELTA, stride_ob, stride_oh, stride_os, str
 
 
 @gluon.jit
+def _program_block(heads_per_group):
+    """(block, head, batch) of this program of a (blocks, heads, batch) grid, such that programs,
+    which start in grid order, take heads_per_group (batch, head) pairs at a time block-major:
+    block 0 of each pair, then block 1, ... Block 0 is the causal kernels' longest, so the short
+    ones fill the tail (one head at a time left a tail of long blocks, 10-20% of a GQA launch),
+    while the Q/dO (or K/V) of the pairs in flight stay few enough to be read from L2."""
+    n_blocks = gl.num_programs(0)
+    heads = gl.num_programs(1)
+    linear = gl.program_id(0) + n_blocks * (gl.program_id(1) + heads * gl.program_id(2))
+    span = heads_per_group * n_blocks
+    first = (linear // span) * heads_per_group
+    members = gl.minimum(heads_per_group, heads * gl.num_programs(2) - first)
+    rest = linear - (linear // span) * span
+    pair = first + rest % members
+    return rest // members, pair % heads, pair // heads
+
+
+@gluon.jit
 def _query_tiles(start_n, seq_q, group, CAUSAL: gl.constexpr, BLOCK_M: gl.constexpr):
     """(first query block, query blocks per q head) that the key block at start_n visits; it
     visits them for each of the group's q heads. The producer and the consumers both loop over
@@ -163,23 +181,29 @@ def _dkdv_load_partition(descs, bufs, bars, batch, kv_head, start_n, seq_q, grou
 
 
 @gluon.jit
-def _tile_p_ds(k, v, q_bufs, do_bufs, q_ready, do_ready, lse_bufs, delta_bufs, slot, parity,
-               st_zero, qk_scale, start_m, key0, keys, seq_k, keys_past_end,
-               CAUSAL: gl.constexpr):
-    """P^T and dS^T (float32, this warpgroup's keys x the tile's queries) of the query tile in
-    ring slot `slot`: waits for its q and dO, runs S^T = K Q^T and dP^T = V dO^T as async wgmmas
-    and masks P^T above the causal diagonal and, when keys_past_end, at keys >= seq_k."""
-    KEYS: gl.constexpr = k.type.shape[0]
+def _tile_scores(k, v, q_bufs, do_bufs, q_ready, do_ready, slot, parity, st_zero):
+    """Waits for the q and dO tiles in ring slot `slot` and issues S^T = K Q^T and dP^T = V dO^T
+    (this warpgroup's keys x the tile's queries) as async wgmmas, in that order."""
     HEAD_DIM: gl.constexpr = k.type.shape[1]
     BLOCK_M: gl.constexpr = q_bufs.type.shape[3]
-    query_layout: gl.constexpr = gl.SliceLayout(0, st_zero.type.layout)
     mbarrier.wait(q_ready.index(slot), parity)
     q = q_bufs.index(slot).reshape([BLOCK_M, HEAD_DIM])
     s_t = warpgroup_mma(k, q.permute((1, 0)), st_zero, use_acc=False, is_async=True)
     mbarrier.wait(do_ready.index(slot), parity)
     do = do_bufs.index(slot).reshape([BLOCK_M, HEAD_DIM])
     dp_t = warpgroup_mma(v, do.permute((1, 0)), st_zero, use_acc=False, is_async=True)
-    s_t = warpgroup_mma_wait(1, deps=(s_t, ))
+    return s_t, dp_t
+
+
+@gluon.jit
+def _tile_p_ds(s_t, dp_t, lse_bufs, delta_bufs, slot, qk_scale, start_m, key0, keys, seq_k,
+               keys_past_end, CAUSAL: gl.constexpr):
+    """P^T and dS^T (float32) of the tile in ring slot `slot` from its S^T (waited for) and dP^T
+    (in flight, waited for here), with P^T masked above the causal diagonal and, when
+    keys_past_end, at keys >= seq_k."""
+    KEYS: gl.constexpr = s_t.type.shape[0]
+    BLOCK_M: gl.constexpr = s_t.type.shape[1]
+    query_layout: gl.constexpr = gl.SliceLayout(0, s_t.type.layout)
     lse2 = lse_bufs.index(slot).reshape([BLOCK_M]).load(query_layout)
     p_t = gl.exp2(s_t * qk_scale - gl.expand_dims(lse2, 0))
     # Only tiles that cross the diagonal mask; a select, so masked overflow gives 0, not NaN.
@@ -227,10 +251,12 @@ def _dkdv_compute_partition(descs, bufs, bars, batch, kv_head, start_n, seq_q, g
     for t in range(group * blocks):
         start_m = (first + t % blocks) * BLOCK_M
         slot = t % STAGES
+        s_t, dp_t = _tile_scores(k, v, q_bufs, do_bufs, q_ready, do_ready, slot,
+                                 (t // STAGES) & 1, st_zero)
+        s_t = warpgroup_mma_wait(1, deps=(s_t, ))
         # Keys past seq_k are clipped from dK and dV (their rows only mix with themselves).
-        p_t, ds_t = _tile_p_ds(k, v, q_bufs, do_bufs, q_ready, do_ready, lse_bufs, delta_bufs,
-                               slot, (t // STAGES) & 1, st_zero, qk_scale, start_m, key0, keys,
-                               0, False, CAUSAL)
+        p_t, ds_t = _tile_p_ds(s_t, dp_t, lse_bufs, delta_bufs, slot, qk_scale, start_m, key0,
+                               keys, 0, False, CAUSAL)
         q = q_bufs.index(slot).reshape([BLOCK_M, HEAD_DIM])
         do = do_bufs.index(slot).reshape([BLOCK_M, HEAD_DIM])
         p_op = gl.convert_layout(p_t.to(dtype), op_layout)
@@ -291,13 +317,12 @@ def _dkdv_barriers(STAGES: gl.constexpr):
 @fast_launch
 @gluon.jit
 def _attn_bwd_dkdv_hopper(q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc, dk_desc,
-                          dv_desc, seq_q, group, qk_scale, scale, CAUSAL: gl.constexpr,
-                          STAGES: gl.constexpr, PRODUCER_REGS: gl.constexpr,
-                          CONSUMER_REGS: gl.constexpr):
+                          dv_desc, seq_q, group, qk_scale, scale, heads_per_group,
+                          CAUSAL: gl.constexpr, STAGES: gl.constexpr,
+                          PRODUCER_REGS: gl.constexpr, CONSUMER_REGS: gl.constexpr):
     KEYS: gl.constexpr = k_desc.block_type.shape[2]
-    start_n = gl.program_id(0) * 2 * KEYS
-    kv_head = gl.program_id(1)
-    batch = gl.program_id(2)
+    block, kv_head, batch = _program_block(heads_per_group)
+    start_n = block * 2 * KEYS
 
     descs = (q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc, dk_desc, dv_desc)
     bufs = _dkdv_buffers(q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc, STAGES)
@@ -426,16 +451,14 @@ def _dq_compute_partition(descs, bufs, bars, batch, head, start_m, seq_k, qk_sca
 @fast_launch
 @gluon.jit
 def _attn_bwd_dq_hopper(q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc, dq_desc, seq_q,
-                        seq_k, group, qk_scale, scale, CAUSAL: gl.constexpr,
+                        seq_k, group, qk_scale, scale, heads_per_group, CAUSAL: gl.constexpr,
                         STAGES: gl.constexpr, PRODUCER_REGS: gl.constexpr,
                         CONSUMER_REGS: gl.constexpr):
     ROWS: gl.constexpr = q_desc.block_type.shape[2]
-    pid_m = gl.program_id(0)
-    if CAUSAL:  # the longest query blocks start first, so the short ones fill the tail
+    pid_m, head, batch = _program_block(heads_per_group)
+    if CAUSAL:  # the last query block is the longest
         pid_m = gl.cdiv(seq_q, 2 * ROWS) - 1 - pid_m
     start_m = pid_m * 2 * ROWS
-    head = gl.program_id(1)
-    batch = gl.program_id(2)
     kv_head = head // group
 
     dtype: gl.constexpr = q_desc.dtype
@@ -489,6 +512,17 @@ def _stats_descriptor(x):
     return prechecked_descriptor(TensorDescriptor, x, [1, 1, _ROWS], _stats_layout())
 
 
+# Bytes of the tiles that the programs in flight re-read (the Q/dO of their q heads in the dK/dV
+# kernels, the K/V in the dQ kernel), kept well under the H100/H200's 50 MB L2.
+_L2_BUDGET = 32 << 20
+
+
+def l2_heads_per_group(pairs: int, rows: int, head_dim: int, itemsize: int) -> int:
+    """_program_block's heads_per_group: how many of the launch's (batch, head) pairs interleave
+    their blocks, each pair re-reading two tensors of `rows` rows."""
+    return max(1, min(pairs, _L2_BUDGET // (2 * rows * head_dim * itemsize)))
+
+
 def row_stats(out, dout, lse, seq_pad: int):
     """(lse * log2e, delta = rowsum(dout * out)), float32 (batch, heads_q, seq_pad), padded past
     seq_q with +inf and 0 (see _bwd_row_stats)."""
@@ -537,10 +571,12 @@ def hopper_backward(q, k, v, out, lse, dout, causal, scale, config: Config | Non
     _attn_bwd_dkdv_hopper[(triton.cdiv(seq_k, 2 * _ROWS), heads_kv, batch)](
         rows_q, _descriptor(k, _ROWS), _descriptor(v, _ROWS), rows_do, *stats,
         _descriptor(dk, _ROWS), _descriptor(dv, _ROWS), seq_q, group, qk_scale, scale,
+        l2_heads_per_group(batch * heads_kv, group * seq_q, head_dim, q.element_size()),
         CAUSAL=bool(causal), STAGES=config.dkdv_stages, **regs)
     _attn_bwd_dq_hopper[(seq_pad // _PAD, heads_q, batch)](
         rows_q, _descriptor(k, config.dq_block_n), _descriptor(v, config.dq_block_n), rows_do,
         *stats, rows_dq, seq_q, seq_k, group, qk_scale, scale,
+        l2_heads_per_group(batch * heads_q, seq_k, head_dim, q.element_size()),
         CAUSAL=bool(causal), STAGES=config.dq_stages, **regs)
     return dq, dk, dv
 
@@ -564,18 +600,20 @@ def compile_sm90(head_dim: int, dtype: str, causal: bool, config: Config) -> dic
 
     def build(kernel, signature, constants):
         signature.update({name: "constexpr" for name in constants})
-        return triton.compile(GluonASTSource(jit_function(kernel), signature, constants), target=target,
-                              options=options)
+        return triton.compile(GluonASTSource(jit_function(kernel), signature, constants),
+                              target=target, options=options)
 
     common = {"q_desc": tiles(_ROWS)}
     dkdv = build(_attn_bwd_dkdv_hopper, {
         **common, "k_desc": tiles(_ROWS), "v_desc": tiles(_ROWS), "do_desc": tiles(_ROWS),
         "lse_desc": stats, "delta_desc": stats, "dk_desc": tiles(_ROWS), "dv_desc": tiles(_ROWS),
-        "seq_q": "i32", "group": "i32", "qk_scale": "fp32", "scale": "fp32"},
+        "seq_q": "i32", "group": "i32", "qk_scale": "fp32", "scale": "fp32",
+        "heads_per_group": "i32"},
         {"CAUSAL": bool(causal), "STAGES": config.dkdv_stages, **regs})
     dq = build(_attn_bwd_dq_hopper, {
         **common, "k_desc": tiles(config.dq_block_n), "v_desc": tiles(config.dq_block_n),
         "do_desc": tiles(_ROWS), "lse_desc": stats, "delta_desc": stats, "dq_desc": tiles(_ROWS),
-        "seq_q": "i32", "seq_k": "i32", "group": "i32", "qk_scale": "fp32", "scale": "fp32"},
+        "seq_q": "i32", "seq_k": "i32", "group": "i32", "qk_scale": "fp32", "scale": "fp32",
+        "heads_per_group": "i32"},
         {"CAUSAL": bool(causal), "STAGES": config.dq_stages, **regs})
     return {"dkdv": dkdv, "dq": dq}

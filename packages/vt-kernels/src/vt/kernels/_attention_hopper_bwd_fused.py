@@ -1,5 +1,5 @@
 """A fused (one-kernel) dense attention backward for Hopper (sm_90a) in Gluon: FlashAttention-3's
-structure, dQ accumulated in float32 with atomics.
+structure, dQ accumulated in float32 by TMA reduce-adds.
 
 _attention_hopper_bwd.py splits the backward like FlashAttention-2: its dK/dV kernel does four
 wgmmas per tile (S^T, dP^T, dV += P^T dO, dK += dS^T Q) and its dQ kernel recomputes S and dP for
@@ -8,26 +8,28 @@ each query tile's dQ partial, dS K over its 128 keys, and adds it into a float32
 global memory (zero-filled by the launcher); a small Triton kernel then scales the accumulator and
 casts it to q's dtype.
 
-Program, grid and producer are the dK/dV kernel's (its producer partition is reused as is): one
-program per 128 keys of one kv head, two consumer warpgroups of 64 keys each holding dK and dV in
-registers, a one-warp TMA producer streaming 64-query tiles (q, dO, lse * log2e, delta) over every
-q head of the group and every query block that sees the keys. New per tile t:
+Program, grid, program order and producer are the dK/dV kernel's (its producer partition is reused
+as is): one program per 128 keys of one kv head, two consumer warpgroups of 64 keys each holding
+dK and dV in registers, a one-warp TMA producer streaming 64-query tiles (q, dO, lse * log2e,
+delta) over every q head of the group and every query block that sees the keys. New per tile t:
 - each warpgroup stores its dS^T (64 keys x 64 queries, 16-bit) into ds_bufs[2 * (t % 2) + HALF];
   since dQ needs all 128 keys' dS, both then meet at the mbarrier ds_ready[t % 2] (count 2);
 - warpgroup HALF computes the column half HALF of the tile's dQ (64 queries x head_dim / 2, 32
   fp32 registers a thread at head_dim 128) as two wgmmas of K = 64, one per key half h: dS_h
   (queries x keys, ds_bufs[2 * (t % 2) + h] transposed) @ K_h[:, columns of HALF], issued while
   the tile's dV and dK wgmmas still run;
-- the partial goes to the accumulator through relaxed float32 atomic adds (no result used: ptxas
-  makes them REDG), query rows past seq_q masked off, after a conversion to a layout of 4 adjacent
-  columns a thread, so that they are sm_90's 4-wide form (atom...add.v4.f32 in the PTX,
-  REDG.E.ADD.F32x4 in the SASS): 8 a thread a tile at head_dim 128. The softmax scale is applied
-  once, at conversion.
+- the warpgroup stores the partial into its shared-memory buffer dq_bufs[HALF], and TMA adds it
+  into the accumulator (cp.reduce.async.bulk.tensor .add, _tma_add) while the next tile runs; the
+  buffer is rewritten once the previous add has read it. The softmax scale is applied once, at
+  conversion. Adding from registers instead (4-wide float32 atomics, REDG) held the consumers
+  up: at (32, 10, 2048, 128) causal on H200 the kernel took 2.00 ms that way, 1.68 with the
+  adds masked off and 1.72 with TMA adds (cuDNN's SDPA kernel: 1.65). Waiting for a tile's dQ
+  only under the next tile's S^T (software pipelining) was 20% slower.
 After the loop one more phase of ds_ready tells each warpgroup that the other's last dQ wgmmas,
 which read both K halves, are done before it reuses its K half for the dK store. K tiles are
 swizzled by head_dim / 2 columns (_key_layout), so that a column half is whole swizzle atoms.
 
-Float32 atomics make dQ's summation order vary between runs (as in FlashAttention), so dQ is not
+The adds make dQ's float32 summation order vary between runs (as in FlashAttention), so dQ is not
 bitwise deterministic; dK and dV are. Semantics are attention.py's dense backward (top-left causal,
 GQA, no varlen). head_dim 256 is not taken: dK and dV alone would need 256 fp32 registers a thread.
 """
@@ -39,8 +41,10 @@ from typing import NamedTuple
 
 import triton
 import triton.language as tl
+from triton._C.libtriton import ir
 from triton.experimental import gluon
 from triton.experimental.gluon import language as gl
+from triton.experimental.gluon.language._core import builtin
 from triton.experimental.gluon.language.nvidia.hopper import (
     fence_async_shared,
     mbarrier,
@@ -67,15 +71,28 @@ from ._attention_hopper_bwd import (
     _dkdv_barriers,
     _dkdv_buffers,
     _dkdv_load_partition,
+    _program_block,
     _query_tiles,
     _stats_descriptor,
     _stats_layout,
     _tile_p_ds,
+    _tile_scores,
+    l2_heads_per_group,
     row_stats,
 )
 from ._checks import dtype_name
 from ._fast_launch import fast_launch, jit_function
 from ._launch import prechecked_descriptor
+
+
+@builtin
+def _tma_add(tensor_desc, coord, src, _semantic=None):
+    """TMA's reduce-add of a shared-memory tile into global memory (cp.reduce.async.bulk.tensor
+    .add), awaited like a TMA store (tma.store_wait): Triton 3.6 builds the op for Gluon but has
+    no function for it."""
+    coord = _semantic._convert_to_ir_values(coord, require_i64=False)
+    _semantic.builder.create_async_tma_reduce(ir.DESCRIPTOR_REDUCE_KIND.ADD, tensor_desc.handle,
+                                              coord, src.handle)
 
 
 class Config(NamedTuple):
@@ -84,12 +101,12 @@ class Config(NamedTuple):
 
 # Per head_dim, the default first (the rest for tools/attention_hopper_bwd_check.py --configs).
 # Shared memory at head_dim 128: K and V (2 x 2 x 16 KB), per stage a q and a dO tile (2 x 16 KB)
-# and their lse/delta rows (512 B), ds_bufs (2 x 2 x 8 KB) and the scratch of each consumer's
-# conversion of dQ to the atomics' layout (2 x 16 KB): 2 stages take 193 KB. 3 would fit (226 KB)
-# but spill registers in the tile loop (ptxas), so head_dim 128 has one config. At head_dim 64
-# all but ds_bufs halves: 2/3/4 stages take 113/130/146 KB, and nothing spills; 2 stages were
-# the fastest causal ((32, 20, 2048, 64) on H200, tools/attention_interleaved.py: 2.70 vs 2.87
-# ms with 3, SDPA 2.65) and within 2% of 4 stages non-causal.
+# and their lse/delta rows (512 B), ds_bufs (2 x 2 x 8 KB) and each consumer's dQ partial (2 x 16
+# KB): 2 stages take 194 KB. 3 take 226 KB and spill registers (ptxas), so head_dim 128 has one
+# config. At head_dim 64 all but ds_bufs halves: 2/3/4 stages take 114/130/147 KB, and nothing
+# spills; 2 stages were the fastest causal ((32, 20, 2048, 64) on H200,
+# tools/attention_interleaved.py: 2.70 vs 2.87 ms with 3, SDPA 2.65) and within 2% of 4 stages
+# non-causal.
 CONFIGS = {
     64: [Config(2), Config(3), Config(4)],
     128: [Config(2)],
@@ -107,9 +124,21 @@ DTYPES = ("bfloat16", "float16")
 
 
 @gluon.jit
-def _fused_compute_partition(descs, bufs, bars, ds_bufs, ds_ready, DQ, batch, kv_head, start_n,
-                             seq_q, seq_k, seq_pad, group, qk_scale, scale, HALF: gl.constexpr,
-                             CAUSAL: gl.constexpr, STAGES: gl.constexpr):
+def _add_dq(dq, dq_bufs, dq_desc, batch, head, start_m, HALF: gl.constexpr):
+    """Adds this warpgroup's dQ partial of the tile at (head, start_m) into the float32
+    accumulator: TMA adds it from dq_bufs[HALF] while the warpgroup goes on, and the buffer is
+    rewritten once the previous add has read it. Query rows past seq_q add zeros (P = 0) into
+    the accumulator's padding."""
+    tma.store_wait(0)
+    dq_bufs.index(HALF).reshape(dq.type.shape).store(dq)
+    fence_async_shared()
+    _tma_add(dq_desc, [batch, head, start_m, HALF * dq.type.shape[1]], dq_bufs.index(HALF))
+
+
+@gluon.jit
+def _fused_compute_partition(descs, bufs, bars, ds_bufs, ds_ready, dq_desc, dq_bufs, batch,
+                             kv_head, start_n, seq_q, seq_k, group, qk_scale, scale,
+                             HALF: gl.constexpr, CAUSAL: gl.constexpr, STAGES: gl.constexpr):
     dk_desc, dv_desc = descs[6], descs[7]
     k_bufs, v_bufs, q_bufs, do_bufs, lse_bufs, delta_bufs = bufs
     kv_ready, q_ready, q_empty, do_ready, do_empty = bars
@@ -126,13 +155,6 @@ def _fused_compute_partition(descs, bufs, bars, ds_bufs, ds_ready, DQ, batch, kv
                                                          instr_shape=[16, HEAD_DIM, 16])
     dq_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1],
                                                         instr_shape=[16, DQ_COLS, 16])
-    # The wgmma accumulator gives a thread pairs of adjacent columns: 16 8-byte atomics a thread
-    # a tile at head_dim 128 (and ptxas then spills in the loop). 4 adjacent columns a thread make
-    # them 8 16-byte ones, for a trip through 16 KB of shared memory (convert_layout's scratch).
-    TPW_COLS: gl.constexpr = DQ_COLS // 4
-    red_layout: gl.constexpr = gl.BlockedLayout(size_per_thread=[1, 4],
-                                                threads_per_warp=[32 // TPW_COLS, TPW_COLS],
-                                                warps_per_cta=[4, 1], order=[1, 0])
     # P^T and dS^T feed the dV and dK wgmmas from registers.
     op_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=acc_layout, k_width=2)
 
@@ -146,11 +168,6 @@ def _fused_compute_partition(descs, bufs, bars, ds_bufs, ds_ready, DQ, batch, kv
     dq_zero = gl.zeros([BLOCK_M, DQ_COLS], gl.float32, dq_layout)
     dk = gl.zeros([KEYS, HEAD_DIM], gl.float32, acc_layout)
     dv = gl.zeros([KEYS, HEAD_DIM], gl.float32, acc_layout)
-    # dq_accum is (batch, heads_q, seq_pad, head_dim), contiguous; heads_q = grid dim 1 * group.
-    dq_rows = gl.arange(0, BLOCK_M, layout=gl.SliceLayout(1, red_layout))
-    dq_cols = HALF * DQ_COLS + gl.arange(0, DQ_COLS, layout=gl.SliceLayout(0, red_layout))
-    dq_offs = gl.expand_dims(dq_rows * HEAD_DIM, 1) + gl.expand_dims(dq_cols, 0)
-    dq_heads = (batch * gl.num_programs(1) * group).to(gl.int64)
 
     # Both K halves: dQ reads all 128 keys. Waited for even without tiles: the epilogue reuses
     # K and V for dK and dV.
@@ -168,9 +185,11 @@ def _fused_compute_partition(descs, bufs, bars, ds_bufs, ds_ready, DQ, batch, kv
         head = kv_head * group + t // blocks
         start_m = (first + t % blocks) * BLOCK_M
         slot = t % STAGES
-        p_t, ds_t = _tile_p_ds(k, v, q_bufs, do_bufs, q_ready, do_ready, lse_bufs, delta_bufs,
-                               slot, (t // STAGES) & 1, st_zero, qk_scale, start_m, key0, keys,
-                               seq_k, keys_past_end, CAUSAL)
+        s_t, dp_t = _tile_scores(k, v, q_bufs, do_bufs, q_ready, do_ready, slot,
+                                 (t // STAGES) & 1, st_zero)
+        s_t = warpgroup_mma_wait(1, deps=(s_t, ))
+        p_t, ds_t = _tile_p_ds(s_t, dp_t, lse_bufs, delta_bufs, slot, qk_scale, start_m, key0,
+                               keys, seq_k, keys_past_end, CAUSAL)
         q = q_bufs.index(slot).reshape([BLOCK_M, HEAD_DIM])
         do = do_bufs.index(slot).reshape([BLOCK_M, HEAD_DIM])
         ds_t = ds_t.to(dtype)
@@ -199,11 +218,7 @@ def _fused_compute_partition(descs, bufs, bars, ds_bufs, ds_ready, DQ, batch, kv
         mbarrier.arrive(q_empty.index(slot))
         mbarrier.arrive(do_empty.index(slot))
         dq = warpgroup_mma_wait(0, deps=(dq, ))
-        # Query rows past seq_q hold zeros (P = 0) and are not written.
-        rows = start_m + dq_rows
-        base = DQ + ((dq_heads + head) * seq_pad + start_m) * HEAD_DIM
-        gl.atomic_add(base + dq_offs, gl.convert_layout(dq, red_layout),
-                      mask=gl.expand_dims(rows < seq_q, 1), sem="relaxed")
+        _add_dq(dq, dq_bufs, dq_desc, batch, head, start_m, HALF)
 
     # This warpgroup's V is read by its own wgmmas only (all waited for): reuse it for dV.
     v_bufs.index(HALF).reshape([KEYS, HEAD_DIM]).store(dv.to(dtype))
@@ -222,14 +237,13 @@ def _fused_compute_partition(descs, bufs, bars, ds_bufs, ds_ready, DQ, batch, kv
 @fast_launch
 @gluon.jit
 def _attn_bwd_fused_hopper(q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc, dk_desc,
-                           dv_desc, DQ, seq_q, seq_k, seq_pad, group, qk_scale, scale,
-                           CAUSAL: gl.constexpr, STAGES: gl.constexpr,
+                           dv_desc, dq_desc, seq_q, seq_k, group, qk_scale, scale,
+                           heads_per_group, CAUSAL: gl.constexpr, STAGES: gl.constexpr,
                            PRODUCER_REGS: gl.constexpr, CONSUMER_REGS: gl.constexpr):
     KEYS: gl.constexpr = k_desc.block_type.shape[2]
     BLOCK_M: gl.constexpr = q_desc.block_type.shape[2]
-    start_n = gl.program_id(0) * 2 * KEYS
-    kv_head = gl.program_id(1)
-    batch = gl.program_id(2)
+    block, kv_head, batch = _program_block(heads_per_group)
+    start_n = block * 2 * KEYS
 
     # The split dK/dV kernel's producer, buffers and barriers, plus dS^T of both warpgroups
     # (keys x queries), double-buffered by tile parity: written from registers, read by wgmma
@@ -239,18 +253,21 @@ def _attn_bwd_fused_hopper(q_desc, k_desc, v_desc, do_desc, lse_desc, delta_desc
     dtype: gl.constexpr = q_desc.dtype
     ds_layout: gl.constexpr = gl.NVMMASharedLayout.get_default_for([KEYS, BLOCK_M], dtype)
     ds_bufs = gl.allocate_shared_memory(dtype, [4, KEYS, BLOCK_M], ds_layout)  # [buf * 2 + half]
+    # Each consumer's dQ partial (queries x its column half), the source of its TMA add.
+    dq_bufs = gl.allocate_shared_memory(gl.float32, [2] + dq_desc.block_type.shape,
+                                        dq_desc.layout)
     bars = _dkdv_barriers(STAGES)
     ds_ready = gl.allocate_shared_memory(gl.int64, [2, 1], mbarrier.MBarrierLayout())
     for half in gl.static_range(2):
         # Complete once both consumer warpgroups stored their dS^T half (one arrive each).
         mbarrier.init(ds_ready.index(half), count=2)
     gl.warp_specialize([
-        (_fused_compute_partition, (descs, bufs, bars, ds_bufs, ds_ready, DQ, batch, kv_head,
-                                    start_n, seq_q, seq_k, seq_pad, group, qk_scale, scale, 0,
-                                    CAUSAL, STAGES)),
-        (_fused_compute_partition, (descs, bufs, bars, ds_bufs, ds_ready, DQ, batch, kv_head,
-                                    start_n, seq_q, seq_k, seq_pad, group, qk_scale, scale, 1,
-                                    CAUSAL, STAGES)),
+        (_fused_compute_partition, (descs, bufs, bars, ds_bufs, ds_ready, dq_desc, dq_bufs,
+                                    batch, kv_head, start_n, seq_q, seq_k, group, qk_scale,
+                                    scale, 0, CAUSAL, STAGES)),
+        (_fused_compute_partition, (descs, bufs, bars, ds_bufs, ds_ready, dq_desc, dq_bufs,
+                                    batch, kv_head, start_n, seq_q, seq_k, group, qk_scale,
+                                    scale, 1, CAUSAL, STAGES)),
         (_dkdv_load_partition, (descs, bufs, bars, batch, kv_head, start_n, seq_q, group, CAUSAL,
                                 STAGES)),
     ], [4, 1], [CONSUMER_REGS, PRODUCER_REGS])
@@ -291,6 +308,18 @@ def _key_layout(head_dim: int, dtype: str):
     bits = _GL_DTYPES[dtype].primitive_bitwidth
     return gl.NVMMASharedLayout(swizzle_byte_width=min(128, head_dim // 2 * bits // 8),
                                 element_bitwidth=bits, rank=4)
+
+
+# dQ partials: 128-byte swizzled float32, so that the wgmma accumulator's stores into them do not
+# conflict; TMA moves a half of head_dim 128 (256 bytes a row) as two 32-column boxes.
+_ACC_LAYOUT = gl.NVMMASharedLayout(swizzle_byte_width=128, element_bitwidth=32, rank=4)
+
+
+def _accumulator_descriptor(acc):
+    """dq_accum's descriptor: (batch, heads_q, seq_pad, head_dim) float32 in tiles of 64 queries x
+    head_dim / 2, one consumer's partial."""
+    return prechecked_descriptor(TensorDescriptor, acc, [1, 1, _ROWS, acc.shape[3] // 2],
+                                 _ACC_LAYOUT)
 
 
 def _key_descriptor(x):
@@ -337,12 +366,15 @@ def hopper_backward_fused(q, k, v, out, lse, dout, causal, scale, config: Config
     lse2, delta = row_stats(out, dout, lse, seq_pad)
 
     dq_accum = zeros((batch, heads_q, seq_pad, head_dim), "float32", like=q)
+    group = heads_q // heads_kv
     constants, options = _kernel_options(config, causal)
     _attn_bwd_fused_hopper[(triton.cdiv(seq_k, 2 * _ROWS), heads_kv, batch)](
         _descriptor(q, _ROWS), _key_descriptor(k), _descriptor(v, _ROWS),
         _descriptor(dout, _ROWS), _stats_descriptor(lse2), _stats_descriptor(delta),
-        _key_descriptor(dk), _descriptor(dv, _ROWS), dq_accum, seq_q, seq_k, seq_pad,
-        heads_q // heads_kv, scale * _LOG2E.value, scale, **constants, **options)
+        _key_descriptor(dk), _descriptor(dv, _ROWS), _accumulator_descriptor(dq_accum), seq_q,
+        seq_k, group, scale * _LOG2E.value, scale,
+        l2_heads_per_group(batch * heads_kv, group * seq_q, head_dim, q.element_size()),
+        **constants, **options)
     rows = 8192 // head_dim
     _dq_convert[(seq_pad // rows, heads_q, batch)](
         dq_accum, dq, *dq.stride()[:3], seq_q, seq_pad, scale, HEAD_DIM=head_dim, ROWS=rows,
@@ -366,8 +398,9 @@ def compile_sm90(head_dim: int, dtype: str, causal: bool, config: Config, group:
     stats = f"tensordesc<fp32[1, 1, {_ROWS}],{_stats_layout()!r}>"
     signature = {"q_desc": tiles, "k_desc": keys, "v_desc": tiles, "do_desc": tiles,
                  "lse_desc": stats, "delta_desc": stats, "dk_desc": keys, "dv_desc": tiles,
-                 "DQ": "*fp32", "seq_q": "i32", "seq_k": "i32", "seq_pad": "i32", "group": "i32",
-                 "qk_scale": "fp32", "scale": "fp32"}
+                 "dq_desc": f"tensordesc<fp32[1, 1, {_ROWS}, {head_dim // 2}],{_ACC_LAYOUT!r}>",
+                 "seq_q": "i32", "seq_k": "i32", "group": "i32",
+                 "qk_scale": "fp32", "scale": "fp32", "heads_per_group": "i32"}
     constants, options = _kernel_options(config, causal)
     if group == 1:
         constants["group"] = 1
@@ -375,7 +408,7 @@ def compile_sm90(head_dim: int, dtype: str, causal: bool, config: Config, group:
     # What every launch's specialization sees: a 16-byte aligned accumulator and seq_pad a
     # multiple of 128 (the atomics' vector width depends on both).
     names = _attn_bwd_fused_hopper.arg_names
-    divisible = ("DQ", "seq_pad") + (("seq_q", "seq_k") if aligned else ())
+    divisible = ("seq_q", "seq_k") if aligned else ()
     attrs = {(names.index(name), ): [["tt.divisibility", 16]] for name in divisible}
     source = GluonASTSource(jit_function(_attn_bwd_fused_hopper), signature, constants, attrs)
     return {"fused": triton.compile(source, target=GPUTarget("cuda", 90, 32), options=options)}

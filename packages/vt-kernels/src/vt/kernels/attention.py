@@ -19,9 +19,9 @@ frees registers for two resident programs per SM; varlen inputs and strides TMA 
 (not 16-byte aligned) take the pointer kernel. On Hopper (sm_90) with 16-bit inputs and
 head_dim 128 the dense forward and backward run the warp-specialized Gluon kernels of
 _attention_hopper.py and _attention_hopper_bwd.py (FlashAttention-3's producer/consumer
-structure) instead; without GQA and unless torch's deterministic algorithms are on, the backward
-at head_dim 64 and 128 is the fused kernel of _attention_hopper_bwd_fused.py (dQ accumulated
-with float32 atomics).
+structure) instead; unless torch's deterministic algorithms are on, the backward at head_dim 64
+and 128 is the fused kernel of _attention_hopper_bwd_fused.py (dQ accumulated in float32 by TMA
+reduce-adds).
 
 The forward saves the float32 logsumexp (natural log) of every query row: (batch, heads_q, seq_q)
 dense, (heads_q, total_q) varlen. The backward computes delta = rowsum(dO * O), then dK/dV in one
@@ -582,7 +582,7 @@ def _gluon_forward_reason(q, k, v, causal, scale, varlen) -> str | None:
 def _gluon_backward(q, k, v, out, dout, causal, scale, varlen):
     """(the Gluon backward that runs these inputs, None) or (None, why not): the fused kernel
     where _fused_backward_reason allows it, else the split kernels."""
-    if _fused_backward_reason(q, k, _deterministic()) is None:
+    if _fused_backward_reason(_deterministic()) is None:
         module, _ = _gluon_module(q, varlen, "fused backward")
         if module is not None and module.hopper_backward_fused_reason(
                 q, k, v, out, dout, causal, scale) is None:
@@ -594,15 +594,13 @@ def _gluon_backward(q, k, v, out, dout, causal, scale, varlen):
     return (module.hopper_backward if reason is None else None), reason
 
 
-def _fused_backward_reason(q, k, deterministic: bool) -> str | None:
+def _fused_backward_reason(deterministic: bool) -> str | None:
     """None when the Gluon backward should be the fused one (_attention_hopper_bwd_fused), which
-    measured faster than the split kernels without GQA (H200, bf16, same run: (32, 10, 2048, 128)
-    causal 2.54 vs 2.72 ms, non-causal 3.87 vs 4.39) and slower with it ((4, 32/8, 2048, 128)
-    causal 1.25 vs 1.23). Its dQ sums float32 atomics in a varying order."""
+    measured faster than the split kernels (H200, bf16, same run: (32, 10, 2048, 128) causal 2.16
+    vs 2.48 ms, non-causal 3.76 vs 4.28, GQA (4, 32/8, 2048, 128) causal 0.95 vs 1.04). Its dQ
+    sums float32 partials in a varying order."""
     if deterministic:
-        return "deterministic algorithms are on (the fused dQ accumulates with atomics)"
-    if q.shape[1] != k.shape[1]:
-        return "GQA/MQA measured faster on the split kernels"
+        return "deterministic algorithms are on (the fused dQ adds partials in a varying order)"
     return None
 
 
