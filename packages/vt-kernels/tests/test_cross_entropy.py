@@ -461,6 +461,85 @@ def test_probability_targets_promote_dtypes_and_unnormalized_targets(device):
     assert_close(x1.grad, x2.grad, torch.bfloat16)
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.15])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", [(1, 8), (5, 37), (3, 1000), (2, 20011)])
+def test_float64_probability_targets_match_torch(device, shape, reduction, weighted, smoothing):
+    torch.manual_seed(33)
+    x = torch.randn(shape, device=device) * 3
+    p = soft_targets(shape, device, torch.float64)
+    w = class_weights(shape[1], device) if weighted else None
+    x1, p1 = leaf(x), leaf(p)
+    loss = cross_entropy(x1, p1, label_smoothing=smoothing, reduction=reduction, weight=w)
+    g = upstream(loss)
+    loss.backward(g)
+    x2, p2 = leaf(x), leaf(p)  # torch itself on the same dtypes
+    loss2 = F.cross_entropy(x2, p2, weight=w, label_smoothing=smoothing, reduction=reduction)
+    loss2.backward(g)
+    assert loss.dtype == loss2.dtype == torch.float64 and loss.shape == loss2.shape
+    assert x1.grad.dtype == torch.float32 and p1.grad.dtype == p2.grad.dtype == torch.float64
+    assert_close(loss, loss2, torch.float32)
+    assert_close(x1.grad, x2.grad, torch.float32)
+    assert_close(p1.grad, p2.grad, torch.float32)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_float64_probability_targets_with_16_bit_logits(device, reduction):
+    torch.manual_seed(34)
+    x = (torch.randn(6, 301, device=device) * 2).half()
+    p = torch.rand(6, 301, device=device, dtype=torch.float64)  # unnormalized rows
+    w = class_weights(301, device)
+    x1, p1 = leaf(x), leaf(p)
+    loss = cross_entropy(x1, p1, weight=w, label_smoothing=0.1, reduction=reduction)
+    g = upstream(loss)
+    loss.backward(g)
+    x2, p2 = leaf(x.float()), leaf(p)  # the float32 reference of 16-bit logits
+    loss2 = F.cross_entropy(x2, p2, weight=w, label_smoothing=0.1, reduction=reduction)
+    loss2.backward(g)
+    assert loss.dtype == F.cross_entropy(x, p, weight=w).dtype == torch.float64
+    assert x1.grad.dtype == torch.float16 and p1.grad.dtype == torch.float64
+    assert_close(loss, loss2, torch.float16)
+    assert_close(x1.grad, x2.grad, torch.float16)
+    assert_close(p1.grad, p2.grad, torch.float16)
+
+
+def test_float64_probability_targets_through_every_entry_point(device):
+    torch.manual_seed(35)
+    x = torch.randn(2, 11, 3, device=device)  # (N, C, d): classes at dim 1 for the module
+    p = soft_targets((2, 3, 11), device, torch.float64).movedim(-1, 1)
+    w = class_weights(11, device)
+    x2 = leaf(x)
+    expected = F.cross_entropy(x2, p, weight=w, label_smoothing=0.1)
+    expected.backward()
+    from vt.kernels import nn, torch_ops
+    x1 = leaf(x)
+    loss = nn.CrossEntropyLoss(weight=w, label_smoothing=0.1)(x1, p)
+    loss.backward()
+    assert loss.dtype == torch.float64
+    assert_close(loss, expected, torch.float32)
+    assert_close(x1.grad, x2.grad, torch.float32)
+    x_last, p_last = x.movedim(1, -1), p.movedim(1, -1)
+    assert_close(torch_ops.cross_entropy(x_last, p_last, label_smoothing=0.1, weight=w),
+                 expected, torch.float32)
+    # Without autograd, with the z-loss part reported in the promoted dtype too.
+    rows, z = cross_entropy(x_last, p_last, z_loss=1e-2, reduction="none", return_z_loss=True)
+    z_rows = 1e-2 * torch.logsumexp(x_last, -1).square()
+    assert rows.dtype == z.dtype == torch.float64 and rows.shape == (2, 3)
+    assert_close(rows, F.cross_entropy(x, p, reduction="none") + z_rows, torch.float32)
+    assert_close(z, z_rows, torch.float32)
+    # No CuTeDSL kernel takes class probabilities: preferring it falls back to Triton.
+    rows2d, p2d = x_last.reshape(-1, 11), p_last.reshape(-1, 11)
+    for backend, runs in (("cutedsl", "triton"), ("triton", "triton"), ("reference", "reference")):
+        with vk.use_impl(backend):
+            assert ce_module._registry.select("cross_entropy_probs", rows2d, p2d, 0.1, 0.0,
+                                              w).backend == runs
+            x3, p3 = leaf(x_last), leaf(p_last)
+            cross_entropy(x3, p3, label_smoothing=0.1, weight=w).backward()
+            assert p3.grad.dtype == torch.float64
+            assert_close(x3.grad, x2.grad.movedim(1, -1), torch.float32)
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_probability_targets_with_z_loss(device, reduction):
     torch.manual_seed(26)
@@ -601,8 +680,11 @@ def test_bad_weights_and_probability_targets_raise_torch_exception_types(device)
         cross_entropy(x, p[:, :7])
     with pytest.raises(RuntimeError, match=r"class-probability target has shape \(3, 8\)"):
         cross_entropy(x, p[:3])
-    with pytest.raises(NotImplementedError, match="float64 class probabilities"):
-        cross_entropy(x, p.double())
+    with pytest.raises(TypeError, match=r"class probabilities \(float32, float16, bfloat16 or "
+                                        r"float64, .* got int16 of shape \(4, 8\)"):
+        cross_entropy(x, p.to(torch.int16))
+    with pytest.raises(TypeError, match="cross_entropy: logits must be float32.*float64"):
+        cross_entropy(x.double(), p.double())  # float64 logits: only the target may be float64
     with pytest.raises(RuntimeError, match="ignore_index is not supported for class-probability"):
         cross_entropy(x, p, ignore_index=0)
     with pytest.raises(NotImplementedError, match="inplace_backward=True with class-probability"):
@@ -645,6 +727,25 @@ def test_probability_targets_at_large_vocabularies_on_gpu(dtype, vocab):
     x2, p2 = leaf(x.float()), leaf(p.float())
     expected = weighted_reference(x2, p2, w, label_smoothing=0.1)
     expected.backward()
+    assert_close(loss, expected, dtype)
+    assert_close(x1.grad, x2.grad, dtype)
+    assert_close(p1.grad, p2.grad, dtype)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_float64_probability_targets_at_a_large_vocabulary_on_gpu(dtype):
+    torch.manual_seed(36)
+    x = (torch.randn(64, 50257, device="cuda") * 2).to(dtype)
+    p = soft_targets((64, 50257), "cuda", torch.float64)
+    w = class_weights(50257, "cuda")
+    x1, p1 = leaf(x), leaf(p)
+    loss = cross_entropy(x1, p1, label_smoothing=0.1, weight=w)
+    loss.backward()
+    x2, p2 = leaf(x.float()), leaf(p)
+    expected = F.cross_entropy(x2, p2, weight=w, label_smoothing=0.1)
+    expected.backward()
+    assert loss.dtype == p1.grad.dtype == torch.float64 and x1.grad.dtype == dtype
     assert_close(loss, expected, dtype)
     assert_close(x1.grad, x2.grad, dtype)
     assert_close(p1.grad, p2.grad, dtype)

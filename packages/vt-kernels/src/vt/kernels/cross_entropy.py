@@ -15,9 +15,10 @@ torch's error, which would need a host sync.
 
 Class weights w (as torch): loss = (1 - s) w[t] (lse - x[t]) + s / V * sum_j w[j] (lse - x[j]),
 and "mean" divides by the sum of w[t] over the rows that are not ignored (on the device).
-Class probabilities as targets (a float target of the logits' shape, kernel "cross_entropy_probs"):
-with u_j = w_j ((1 - s) target_j + s / V), loss = lse * sum_j u_j - sum_j u_j x[j] (+ z * lse^2),
-"mean" divides by the number of rows; the target gets a gradient too.
+Class probabilities as targets (a float target of the logits' shape, float64 too, read as float32;
+kernel "cross_entropy_probs"): with u_j = w_j ((1 - s) target_j + s / V),
+loss = lse * sum_j u_j - sum_j u_j x[j] (+ z * lse^2), "mean" divides by the number of rows; the
+target gets a gradient too, in its own dtype.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from ._launch import as_rows, reference_reason, row_launch, triton_reason
 KERNEL = "cross_entropy"
 PROBS_KERNEL = "cross_entropy_probs"  # class probabilities as targets (no CuTeDSL backend)
 REDUCTIONS = ("mean", "sum", "none")
+# torch takes float64 class probabilities with 16/32-bit logits; the kernels read them as float32.
+PROBABILITY_DTYPES = (*FLOAT_DTYPES, "float64")
 # Rows up to this many logits are read in one block; longer rows stream through an online
 # logsumexp in blocks of 4096 (several rows in flight per SM hide the latency better than one
 # huge block). Writing the gradient in place, rows up to _SINGLE_PASS_MAX_GRAD stay in registers
@@ -838,13 +841,10 @@ def _check_probabilities(op, logits, target, ignore_index):
     if shape == tuple(logits.shape[:-1]):  # torch: "expected scalar type Long"
         raise RuntimeError(f"{op}: a target of the batch shape {shape} must hold class indices "
                            f"(int64 or int32), got {dtype}")
-    if dtype == "float64":
-        raise NotImplementedError(f"{op}: float64 class probabilities are not implemented "
-                                  "(float32, float16 or bfloat16)")
-    if dtype not in FLOAT_DTYPES:
+    if dtype not in PROBABILITY_DTYPES:
         raise TypeError(f"{op}: target must hold class indices (int64 or int32) or class "
-                        "probabilities (float32, float16 or bfloat16, of the logits' shape), got "
-                        f"{dtype} of shape {shape}")
+                        "probabilities (float32, float16, bfloat16 or float64, of the logits' "
+                        f"shape), got {dtype} of shape {shape}")
     if shape != tuple(logits.shape):
         raise RuntimeError(f"{op}: class-probability target has shape {shape}, expected the "
                            f"logits' shape {tuple(logits.shape)} (classes along the last dim)")
@@ -918,9 +918,12 @@ def _class_weight(op, logits2d, weight, z_loss):
 
 
 def _result_dtype(*arrays) -> str:
-    """torch's promotion among float32, float16 and bfloat16: any mix gives float32."""
+    """torch's promotion among float32, float16 and bfloat16 (any mix gives float32), and
+    float64 over all of them."""
     names = {dtype_name(a) for a in arrays if a is not None}
-    return names.pop() if len(names) == 1 else "float32"
+    if len(names) == 1:
+        return names.pop()
+    return "float64" if "float64" in names else "float32"
 
 
 @foreign_arrays
@@ -930,8 +933,9 @@ def cross_entropy(logits, target, ignore_index: int = -100, label_smoothing: flo
     """Cross-entropy of logits (..., V) against target, as F.cross_entropy with classes last.
 
     target holds class indices (...) (int64 or int32), or class probabilities of the logits'
-    shape (float32, float16 or bfloat16; ignore_index does not apply, "mean" divides by the
-    number of rows, the loss has torch's promoted dtype and the target gets a gradient too).
+    shape (float32, float16, bfloat16 or float64, read as float32; ignore_index does not apply,
+    "mean" divides by the number of rows, the loss has torch's promoted dtype and the target gets
+    a gradient of its own dtype too).
     weight (V,) weighs the classes as torch does; with class indices it has the logits' dtype
     and "mean" divides by the sum of the non-ignored targets' weights. The weight gets no
     gradient.
