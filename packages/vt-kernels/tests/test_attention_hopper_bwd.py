@@ -137,26 +137,26 @@ def test_every_config_is_correct(head_dim, config, causal):
     check(q, k, v, dout, causal, 0.3, config)
 
 
-def small_l2_budget(monkeypatch) -> None:
-    """An L2 budget of 3 (batch, kv head) pairs' q and dO at (2, 10/5, 700, 128): the dK/dV
-    programs walk those 10 pairs in groups of 3, 3, 3 and 1, the dQ programs the 20 (batch,
-    q head) pairs in groups of 6, 6, 6 and 2."""
-    monkeypatch.setattr(hopper_bwd, "_L2_BUDGET", 3 * 2 * (2 * 700) * 128 * 2)
-    assert hopper_bwd.l2_heads_per_group(10, 2 * 700, 128, 2) == 3
-    assert hopper_bwd.l2_heads_per_group(20, 700, 128, 2) == 6
+def small_waves(monkeypatch) -> None:
+    """Waves of 18 programs at (2, 10/5, 700, 128): the dK/dV programs (6 key blocks a pair)
+    walk the 10 (batch, kv head) pairs in groups of 3, 3, 3 and 1, the dQ programs (6 query
+    blocks) the 20 (batch, q head) pairs in groups of 3 and a last one of 2."""
+    monkeypatch.setattr(hopper_bwd, "sm_count", lambda device_index: 18)
+    assert hopper_bwd.heads_per_wave(10, 6, 0) == 3
+    assert hopper_bwd.heads_per_wave(20, 6, 0) == 3
 
 
-def test_l2_heads_per_group_stays_within_the_launch_and_the_budget():
-    budget = hopper_bwd._L2_BUDGET
-    assert hopper_bwd.l2_heads_per_group(320, 2048, 128, 2) == budget // (2 * 2048 * 128 * 2)
-    assert hopper_bwd.l2_heads_per_group(3, 2048, 128, 2) == 3  # no more than the launch has
-    assert hopper_bwd.l2_heads_per_group(8, 1 << 24, 256, 2) == 1  # at least one
+def test_heads_per_wave_stays_within_the_launch(monkeypatch):
+    monkeypatch.setattr(hopper_bwd, "sm_count", lambda device_index: 132)
+    assert hopper_bwd.heads_per_wave(320, 16, 0) == 8  # 128 programs, about one wave
+    assert hopper_bwd.heads_per_wave(3, 16, 0) == 3  # no more pairs than the launch has
+    assert hopper_bwd.heads_per_wave(8, 500, 0) == 1  # at least one
 
 
 @needs_hopper
 @pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
 def test_programs_walking_heads_in_groups_cover_every_block(monkeypatch, causal):
-    small_l2_budget(monkeypatch)
+    small_waves(monkeypatch)
     q, k, v, dout = make("cuda", torch.bfloat16, 2, 10, 5, 700, 700, 128)
     check(q, k, v, dout, causal, 0.1)
 

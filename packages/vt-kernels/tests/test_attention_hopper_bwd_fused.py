@@ -12,7 +12,7 @@ import pytest
 import torch
 from hopper_build import HOPPER_SMEM, build_cases, build_in_subprocess, needs_hopper
 from test_attention import make
-from test_attention_hopper_bwd import SHAPES, check_backward, layer_inputs, small_l2_budget
+from test_attention_hopper_bwd import SHAPES, check_backward, layer_inputs, small_waves
 
 pytest.importorskip("triton.experimental.gluon.language.nvidia.hopper",
                     reason="this triton has no Gluon Hopper module")
@@ -162,7 +162,7 @@ def test_every_config_is_correct(head_dim, config, causal):
 @needs_hopper
 @pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
 def test_programs_walking_heads_in_groups_cover_every_block(monkeypatch, causal):
-    small_l2_budget(monkeypatch)
+    small_waves(monkeypatch)
     q, k, v, dout = make("cuda", torch.bfloat16, 2, 10, 5, 700, 700, 128)
     check(q, k, v, dout, causal, 0.1)
 

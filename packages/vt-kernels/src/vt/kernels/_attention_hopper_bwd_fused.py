@@ -77,7 +77,7 @@ from ._attention_hopper_bwd import (
     _stats_layout,
     _tile_p_ds,
     _tile_scores,
-    l2_heads_per_group,
+    heads_per_wave,
     row_stats,
 )
 from ._checks import dtype_name
@@ -368,13 +368,13 @@ def hopper_backward_fused(q, k, v, out, lse, dout, causal, scale, config: Config
     dq_accum = zeros((batch, heads_q, seq_pad, head_dim), "float32", like=q)
     group = heads_q // heads_kv
     constants, options = _kernel_options(config, causal)
-    _attn_bwd_fused_hopper[(triton.cdiv(seq_k, 2 * _ROWS), heads_kv, batch)](
+    blocks = triton.cdiv(seq_k, 2 * _ROWS)
+    _attn_bwd_fused_hopper[(blocks, heads_kv, batch)](
         _descriptor(q, _ROWS), _key_descriptor(k), _descriptor(v, _ROWS),
         _descriptor(dout, _ROWS), _stats_descriptor(lse2), _stats_descriptor(delta),
         _key_descriptor(dk), _descriptor(dv, _ROWS), _accumulator_descriptor(dq_accum), seq_q,
         seq_k, group, scale * _LOG2E.value, scale,
-        l2_heads_per_group(batch * heads_kv, group * seq_q, head_dim, q.element_size()),
-        **constants, **options)
+        heads_per_wave(batch * heads_kv, blocks, q.device.index or 0), **constants, **options)
     rows = 8192 // head_dim
     _dq_convert[(seq_pad // rows, heads_q, batch)](
         dq_accum, dq, *dq.stride()[:3], seq_q, seq_pad, scale, HEAD_DIM=head_dim, ROWS=rows,
