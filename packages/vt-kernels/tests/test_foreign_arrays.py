@@ -16,7 +16,7 @@ import pytest
 import torch
 import vt.kernels._foreign as foreign
 from conftest import ON_GPU
-from vt.kernels import _driver
+from vt.kernels import _driver, use_impl
 from vt.kernels._foreign import DeviceArray, as_array, foreign_arrays, wrap_inputs
 from vt.kernels._launch import _device_type, as_rows, triton_reason
 
@@ -759,41 +759,44 @@ def test_rms_norm_on_foreign_wrappers_of_torch_memory_launches_on_their_stream(k
     side = torch.cuda.Stream()
     launches = []
     hook = lambda metadata: launches.append(metadata.get()["stream"])
-    triton.knobs.runtime.launch_enter_hook.add(hook)
-    try:
-        x = torch.randn(3, 5, 200, device="cuda", dtype=dtype)
-        w = torch.randn(200, device="cuda", dtype=dtype)
-        dy = torch.randn(15, 200, device="cuda", dtype=dtype)
-        torch.cuda.synchronize()
-        if kind == "cai":  # the CAI v3 stream names the launch stream
-            xs, ws, dys = (TorchBacked(t, kind, side.cuda_stream) for t in (x, w, dy))
-            y = op(xs, ws, 1e-6)
-            _, _, rstd = fwd(TorchBacked(x.view(15, 200), kind, side.cuda_stream), ws, 1e-6)
-            dx, dw = bwd(dys, TorchBacked(x.view(15, 200), kind, side.cuda_stream), ws, rstd)
-        else:  # DLPack carries no stream: name one
-            xs, ws, dys = (TorchBacked(t, kind) for t in (x, w, dy))
-            with _driver.stream(side):
+    # The hook sees Triton launches: keep 16-bit inference forwards off the CuTeDSL backend,
+    # which they would prefer when cutlass-dsl is installed.
+    with use_impl("triton", "rms_norm"):
+        triton.knobs.runtime.launch_enter_hook.add(hook)
+        try:
+            x = torch.randn(3, 5, 200, device="cuda", dtype=dtype)
+            w = torch.randn(200, device="cuda", dtype=dtype)
+            dy = torch.randn(15, 200, device="cuda", dtype=dtype)
+            torch.cuda.synchronize()
+            if kind == "cai":  # the CAI v3 stream names the launch stream
+                xs, ws, dys = (TorchBacked(t, kind, side.cuda_stream) for t in (x, w, dy))
                 y = op(xs, ws, 1e-6)
-                _, _, rstd = fwd(TorchBacked(x.view(15, 200), kind), ws, 1e-6)
-                dx, dw = bwd(dys, TorchBacked(x.view(15, 200), kind), ws, rstd)
-        side.synchronize()
-        assert launches and set(launches) == {side.cuda_stream}
-        assert isinstance(y, TorchBacked) and y.t.shape == x.shape and y.t.dtype == dtype
-        assert_close(y.t, _reference_rms_norm(x, w, 1e-6).to(dtype), dtype)
-        x2 = x.view(15, 200).float().requires_grad_(True)
-        w2 = w.float().requires_grad_(True)
-        _reference_rms_norm(x2, w2, 1e-6).backward(dy.float())
-        assert_close(dx.t, x2.grad, dtype)
-        assert_close(dw.t, w2.grad, dtype, reduced=True)
-        # torch tensors still launch on torch's current stream through the installed driver.
-        launches.clear()
-        other = torch.cuda.Stream()
-        with torch.cuda.stream(other):
-            rms_norm(x, w)
-        other.synchronize()
-        assert set(launches) == {other.cuda_stream}
-    finally:
-        triton.knobs.runtime.launch_enter_hook.remove(hook)
+                _, _, rstd = fwd(TorchBacked(x.view(15, 200), kind, side.cuda_stream), ws, 1e-6)
+                dx, dw = bwd(dys, TorchBacked(x.view(15, 200), kind, side.cuda_stream), ws, rstd)
+            else:  # DLPack carries no stream: name one
+                xs, ws, dys = (TorchBacked(t, kind) for t in (x, w, dy))
+                with _driver.stream(side):
+                    y = op(xs, ws, 1e-6)
+                    _, _, rstd = fwd(TorchBacked(x.view(15, 200), kind), ws, 1e-6)
+                    dx, dw = bwd(dys, TorchBacked(x.view(15, 200), kind), ws, rstd)
+            side.synchronize()
+            assert launches and set(launches) == {side.cuda_stream}
+            assert isinstance(y, TorchBacked) and y.t.shape == x.shape and y.t.dtype == dtype
+            assert_close(y.t, _reference_rms_norm(x, w, 1e-6).to(dtype), dtype)
+            x2 = x.view(15, 200).float().requires_grad_(True)
+            w2 = w.float().requires_grad_(True)
+            _reference_rms_norm(x2, w2, 1e-6).backward(dy.float())
+            assert_close(dx.t, x2.grad, dtype)
+            assert_close(dw.t, w2.grad, dtype, reduced=True)
+            # torch tensors still launch on torch's current stream through the installed driver.
+            launches.clear()
+            other = torch.cuda.Stream()
+            with torch.cuda.stream(other):
+                rms_norm(x, w)
+            other.synchronize()
+            assert set(launches) == {other.cuda_stream}
+        finally:
+            triton.knobs.runtime.launch_enter_hook.remove(hook)
 
 
 # ---------------------------------------------------------------------------------------------
