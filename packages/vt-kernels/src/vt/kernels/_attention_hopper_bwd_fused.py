@@ -352,7 +352,7 @@ def hopper_backward_fused(q, k, v, out, lse, dout, causal, scale, config: Config
     out, dout (batch, heads_q, seq_q, head_dim), k/v (batch, heads_kv, seq_k, head_dim), lse the
     forward's float32 natural-log logsumexp (batch, heads_q, seq_q). `config` overrides CONFIGS'
     default. hopper_backward_fused_reason says which inputs it takes. dq's float32 summation
-    order varies between runs (atomics)."""
+    order varies between runs (TMA adds)."""
     batch, heads_q, seq_q, head_dim = q.shape
     heads_kv, seq_k = k.shape[1], k.shape[2]
     dtype = dtype_name(q)
@@ -405,8 +405,6 @@ def compile_sm90(head_dim: int, dtype: str, causal: bool, config: Config, group:
     if group == 1:
         constants["group"] = 1
     signature.update({name: "constexpr" for name in constants})
-    # What every launch's specialization sees: a 16-byte aligned accumulator and seq_pad a
-    # multiple of 128 (the atomics' vector width depends on both).
     names = _attn_bwd_fused_hopper.arg_names
     divisible = ("seq_q", "seq_k") if aligned else ()
     attrs = {(names.index(name), ): [["tt.divisibility", 16]] for name in divisible}
